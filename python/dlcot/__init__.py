@@ -1,0 +1,46 @@
+"""dlcot: deconstruct long chain-of-thought traces into shorter, better distillation data.
+
+The structure work (parsing, segmentation, answer extraction) runs in a Rust core; this package
+is its public face. ``import dlcot`` is light: no torch, transformers, datasets or ray.
+
+>>> import dlcot
+>>> t = dlcot.parse("Okay, so I need 2+3.\\n\\n2 + 3 = 5.\\n</think>\\n\\nThe answer is \\\\boxed{5}.")
+>>> t.final_answer
+'5'
+"""
+
+from __future__ import annotations
+
+from dlcot._core import (
+    Check,
+    DlcotError,
+    Issue,
+    Section,
+    Solution,
+    Trace,
+    __version__,
+    cue_lexicon,
+    extract_answer,
+    extract_answer_batch,
+    extract_reference,
+    parse,
+    parse_batch,
+    parse_batch_json,
+)
+
+__all__ = [
+    "Check",
+    "DlcotError",
+    "Issue",
+    "Section",
+    "Solution",
+    "Trace",
+    "__version__",
+    "cue_lexicon",
+    "extract_answer",
+    "extract_answer_batch",
+    "extract_reference",
+    "parse",
+    "parse_batch",
+    "parse_batch_json",
+]

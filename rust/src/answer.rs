@@ -1,0 +1,401 @@
+//! Answer extraction: the final answer a text states, found by rules that real math graders use.
+//!
+//! Order of preference (the last occurrence of the strongest kind wins, as in the Qwen2.5-Math
+//! and lm-eval graders): `\boxed{..}` / `\fbox{..}` with nested braces, then "the final answer
+//! is ..", then a `**Final Answer**` heading followed by its line, then "the answer is ..", then
+//! GSM8K's `#### N`. Multiple-choice answers ("(B)", "B) 12") are reduced to their letter.
+//! Everything is a byte scan (memchr's memmem plus a brace matcher with a length cap), so a text
+//! with thousands of unbalanced `\boxed{` never goes quadratic.
+
+use crate::span::Span;
+use memchr::memmem;
+
+/// How an answer was found, strongest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnswerKind {
+    Boxed,
+    FinalAnswerPhrase,
+    FinalAnswerHeading,
+    AnswerPhrase,
+    Hashes,
+    /// A concluding statement ("So the total is 24.") or a match of the final answer's value.
+    Statement,
+}
+
+impl AnswerKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AnswerKind::Boxed => "boxed",
+            AnswerKind::FinalAnswerPhrase => "final-answer-phrase",
+            AnswerKind::FinalAnswerHeading => "final-answer-heading",
+            AnswerKind::AnswerPhrase => "answer-phrase",
+            AnswerKind::Hashes => "hashes",
+            AnswerKind::Statement => "statement",
+        }
+    }
+}
+
+/// An answer found in a text: its value (trimmed, without `\boxed{}`), and the byte span of
+/// that value in the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub text: String,
+    pub span: Span,
+    pub kind: AnswerKind,
+}
+
+/// Longest brace group we follow before calling a `\boxed{` unbalanced.
+const MAX_BOXED: usize = 8 * 1024;
+/// Longest answer value taken from a phrase ("the answer is ...").
+const MAX_PHRASE: usize = 300;
+
+/// A `\boxed{..}` occurrence: `whole` covers `\boxed{..}`, `inner` what is between the braces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Boxed {
+    pub whole: Span,
+    pub inner: Span,
+}
+
+/// Every balanced `\boxed{..}`, `\fbox{..}` and `\boxed N` in `text`, in order. Unbalanced
+/// ones (or longer than 8 KiB) are skipped; `unbalanced` counts them.
+pub fn find_boxed(text: &str) -> (Vec<Boxed>, usize) {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut unbalanced = 0;
+    for needle in [&b"\\boxed"[..], &b"\\fbox"[..]] {
+        for pos in memmem::find_iter(bytes, needle) {
+            let mut i = pos + needle.len();
+            // `\boxed{`, `\boxed {`, or `\boxed 5`
+            while i < bytes.len() && bytes[i] == b' ' {
+                i += 1;
+            }
+            if i < bytes.len() && bytes[i] == b'{' {
+                match match_brace(bytes, i) {
+                    Some(close) => out.push(Boxed {
+                        whole: Span::new(pos, close + 1),
+                        inner: Span::new(i + 1, close),
+                    }),
+                    None => unbalanced += 1,
+                }
+            } else if i > pos + needle.len() {
+                // `\boxed 5`: up to whitespace or `$`
+                let start = i;
+                while i < bytes.len() && !matches!(bytes[i], b' ' | b'\n' | b'\t' | b'$' | b'\r') {
+                    i += 1;
+                }
+                if i > start {
+                    out.push(Boxed { whole: Span::new(pos, i), inner: Span::new(start, i) });
+                }
+            }
+        }
+    }
+    out.sort_by_key(|b| b.whole.start);
+    (out, unbalanced)
+}
+
+/// Index of the `}` closing the `{` at `open`, honouring nesting and `\{`/`\}` escapes.
+fn match_brace(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let end = bytes.len().min(open + MAX_BOXED);
+    let mut i = open;
+    while i < end {
+        match bytes[i] {
+            b'\\' => {
+                i += 2;
+                continue;
+            }
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The final answer `text` states, or `None`.
+///
+/// ```
+/// let a = dlcot::answer::extract_answer("so x = 3.\n\n**Final Answer**\n\\[\\boxed{\\frac{1}{2}}\\]").unwrap();
+/// assert_eq!(a.text, "\\frac{1}{2}");
+/// ```
+pub fn extract_answer(text: &str) -> Option<Answer> {
+    let (boxed, _) = find_boxed(text);
+    if let Some(b) = boxed.iter().rev().find(|b| !b.inner.slice(text).trim().is_empty()) {
+        return Some(answer_at(text, b.inner, AnswerKind::Boxed));
+    }
+    extract_unboxed(text)
+}
+
+/// Answer phrases without `\boxed`, strongest kind first.
+pub(crate) fn extract_unboxed(text: &str) -> Option<Answer> {
+    if let Some(a) = phrase_answer(text, &FINAL_PHRASES, AnswerKind::FinalAnswerPhrase) {
+        return Some(a);
+    }
+    if let Some(a) = heading_answer(text) {
+        return Some(a);
+    }
+    if let Some(a) = phrase_answer(text, &ANSWER_PHRASES, AnswerKind::AnswerPhrase) {
+        return Some(a);
+    }
+    hashes_answer(text)
+}
+
+/// Extracts the bare reference answer from a reference field that may be a bare answer
+/// ("18", "\frac{1}{2}") or a worked solution (ending in `\boxed{..}` or GSM8K's `#### 18`).
+pub fn extract_reference(text: &str) -> Option<String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    if let Some(a) = hashes_answer(text) {
+        return Some(a.text);
+    }
+    let (boxed, _) = find_boxed(text);
+    if let Some(b) = boxed.iter().rev().find(|b| !b.inner.slice(text).trim().is_empty()) {
+        return Some(clean_value(b.inner.slice(text)).to_string());
+    }
+    // A short one-liner is the answer itself; a long text is a solution we could not read.
+    if trimmed.len() <= 200 && !trimmed.contains('\n') {
+        let v = clean_value(trimmed);
+        return (!v.is_empty()).then(|| v.to_string());
+    }
+    extract_unboxed(text).map(|a| a.text)
+}
+
+fn answer_at(text: &str, raw: Span, kind: AnswerKind) -> Answer {
+    let span = clean_span(text, raw);
+    let value = span.slice(text);
+    let value = mc_letter(value).unwrap_or(value);
+    Answer { text: value.to_string(), span, kind }
+}
+
+const FINAL_PHRASES: [&str; 4] =
+    ["final answer is", "final answer:", "final answer would be", "final answer should be"];
+const ANSWER_PHRASES: [&str; 8] = [
+    "answer is",
+    "answer should be",
+    "answer would be",
+    "answer will be",
+    "answer must be",
+    "answer:",
+    "answer =",
+    "answer is:",
+];
+
+/// Last occurrence (ASCII case-insensitive) of any phrase, and the value after it.
+fn phrase_answer(text: &str, phrases: &[&str], kind: AnswerKind) -> Option<Answer> {
+    let hay = text.as_bytes();
+    let mut best: Option<(usize, usize)> = None; // (phrase start, value start)
+    for p in phrases {
+        if let Some(pos) = rfind_ci(hay, p.as_bytes()) {
+            if best.map_or(true, |(s, _)| pos > s) {
+                best = Some((pos, pos + p.len()));
+            }
+        }
+    }
+    let (_, vstart) = best?;
+    let span = value_after(text, vstart)?;
+    Some(answer_at(text, span, kind))
+}
+
+/// `**Final Answer**` (or `Final Answer` on its own line) followed by the answer line.
+fn heading_answer(text: &str) -> Option<Answer> {
+    let hay = text.as_bytes();
+    let pos = rfind_ci(hay, b"final answer")?;
+    let mut i = pos + "final answer".len();
+    // skip `**`, `:`, spaces and newlines up to the next content line
+    while i < hay.len() && matches!(hay[i], b'*' | b':' | b' ' | b'\t' | b'\n' | b'\r' | b'#') {
+        i += 1;
+    }
+    let span = value_after(text, i)?;
+    // "**Final Answer**\nThe answer is 3.5." : the phrase inside the heading's line wins
+    let line_end = memchr::memchr(b'\n', &hay[span.start..]).map_or(hay.len(), |p| span.start + p);
+    if let Some(a) = phrase_answer(&text[..line_end], &ANSWER_PHRASES, AnswerKind::FinalAnswerHeading) {
+        if a.span.start >= span.start {
+            return Some(a);
+        }
+    }
+    Some(answer_at(text, span, AnswerKind::FinalAnswerHeading))
+}
+
+/// GSM8K's `#### N`.
+fn hashes_answer(text: &str) -> Option<Answer> {
+    let hay = text.as_bytes();
+    let pos = memmem::rfind(hay, b"####")?;
+    let span = value_after(text, pos + 4)?;
+    Some(answer_at(text, span, AnswerKind::Hashes))
+}
+
+/// Span of the value that starts at or after `start`: up to the end of its line or sentence.
+pub(crate) fn value_after(text: &str, start: usize) -> Option<Span> {
+    let b = text.as_bytes();
+    let mut s = start;
+    while s < b.len() && matches!(b[s], b' ' | b'\t' | b'*' | b':') {
+        s += 1;
+    }
+    let limit = b.len().min(s + MAX_PHRASE);
+    let mut e = s;
+    let mut depth: i32 = 0;
+    let mut in_math = false; // inside `$..$`: a period there is not a sentence end
+    while e < limit {
+        match b[e] {
+            b'\n' => break,
+            b'{' | b'(' | b'[' => depth += 1,
+            b'}' | b')' | b']' => depth -= 1,
+            b'$' => in_math = !in_math,
+            b'.' | b';' if depth <= 0 && !in_math => {
+                // a decimal point (digit.digit) is not a sentence end
+                let next = b.get(e + 1).copied();
+                let prev = if e > 0 { b[e - 1] } else { b' ' };
+                let decimal = prev.is_ascii_digit() && next.map_or(false, |c| c.is_ascii_digit());
+                if !decimal && next.map_or(true, |c| c.is_ascii_whitespace()) {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        e += 1;
+    }
+    // back up to a char boundary (the limit may cut a multi-byte char)
+    while e > s && !text.is_char_boundary(e) {
+        e -= 1;
+    }
+    let span = clean_span(text, Span::new(s, e));
+    (!span.is_empty()).then_some(span)
+}
+
+/// Shrinks a span past wrappers that are not part of the value: spaces, `$`, `\(`..`\)`,
+/// `\[`..`\]`, `**`, trailing `.`/`,`.
+pub(crate) fn clean_span(text: &str, mut span: Span) -> Span {
+    let b = text.as_bytes();
+    loop {
+        let before = span;
+        while span.start < span.end && matches!(b[span.start], b' ' | b'\t' | b'\n' | b'\r' | b'$' | b'*') {
+            span.start += 1;
+        }
+        while span.end > span.start
+            && matches!(b[span.end - 1], b' ' | b'\t' | b'\n' | b'\r' | b'$' | b'*' | b'.' | b',' | b';')
+        {
+            span.end -= 1;
+        }
+        let s = span.slice(text);
+        for (open, close) in [("\\(", "\\)"), ("\\[", "\\]")] {
+            if s.starts_with(open) {
+                span.start += 2;
+                if span.slice(text).ends_with(close) {
+                    span.end -= 2;
+                }
+                break;
+            }
+            if s.ends_with(close) {
+                span.end -= 2;
+                break;
+            }
+        }
+        let s = span.slice(text);
+        if s.starts_with("\\boxed{") && s.ends_with('}') {
+            span.start += 7;
+            span.end -= 1;
+        }
+        if span == before {
+            return span;
+        }
+    }
+}
+
+/// Reduces "(B)", "B)", "B.", "(B) 12", "B: text" to "B"; `None` if it is not a choice.
+fn mc_letter(value: &str) -> Option<&str> {
+    let v = value.trim();
+    let b = v.as_bytes();
+    let (i, paren) = if b.first() == Some(&b'(') { (1, true) } else { (0, false) };
+    let c = *b.get(i)?;
+    if !(b'A'..=b'J').contains(&c) {
+        return None;
+    }
+    let rest = &b[i + 1..];
+    let ok = if paren {
+        rest.first() == Some(&b')')
+    } else {
+        rest.is_empty() || (matches!(rest[0], b')' | b'.' | b':') && (rest.len() == 1 || rest[1] == b' '))
+    };
+    ok.then(|| &v[i..i + 1])
+}
+
+fn clean_value(s: &str) -> &str {
+    let s = s.trim().trim_matches('$').trim();
+    let s = s.strip_prefix("\\(").and_then(|x| x.strip_suffix("\\)")).unwrap_or(s);
+    s.trim()
+}
+
+/// Last ASCII-case-insensitive occurrence of `needle` (lower-case ASCII) in `hay`.
+fn rfind_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    let first = needle[0];
+    let mut i = hay.len() - needle.len() + 1;
+    while i > 0 {
+        i -= 1;
+        if hay[i].to_ascii_lowercase() == first && hay[i..i + needle.len()].eq_ignore_ascii_case(needle) {
+            return Some(i);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ex(s: &str) -> Option<String> {
+        extract_answer(s).map(|a| a.text)
+    }
+
+    #[test]
+    fn boxed_nested_last_wins() {
+        assert_eq!(ex("a \\boxed{1} then \\boxed{\\frac{a}{b^{2}}} end").as_deref(), Some("\\frac{a}{b^{2}}"));
+        assert_eq!(ex("\\fbox{42}").as_deref(), Some("42"));
+        assert_eq!(ex("so \\boxed 7 done").as_deref(), Some("7"));
+        assert_eq!(ex("empty \\boxed{} but \\boxed{3} ").as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn unbalanced_boxed_is_skipped_not_fatal() {
+        let (b, unb) = find_boxed("\\boxed{ \\boxed{2}");
+        assert_eq!(unb, 1);
+        assert_eq!(b.len(), 1);
+        assert_eq!(ex(&"\\boxed{".repeat(10_000)), None);
+    }
+
+    #[test]
+    fn phrases() {
+        assert_eq!(ex("Thus, the final answer is $18$.").as_deref(), Some("18"));
+        assert_eq!(ex("**Final Answer**\n\nThe answer is 3.5. Done").as_deref(), Some("3.5"));
+        assert_eq!(ex("**Final Answer:** \\( x = 2 \\)").as_deref(), Some("x = 2"));
+        assert_eq!(ex("The answer is (B).").as_deref(), Some("B"));
+        assert_eq!(ex("Answer: C) 12").as_deref(), Some("C"));
+        assert_eq!(ex("blah\n#### 1,234").as_deref(), Some("1,234"));
+        assert_eq!(ex("no answer here"), None);
+    }
+
+    #[test]
+    fn reference_forms() {
+        assert_eq!(extract_reference("She makes 9 * 2 = $<<9*2=18>>18\n#### 18").as_deref(), Some("18"));
+        assert_eq!(extract_reference("\\left( 3, \\frac{\\pi}{2} \\right)").as_deref(), Some("\\left( 3, \\frac{\\pi}{2} \\right)"));
+        assert_eq!(extract_reference("long solution.\nso we get \\boxed{29}.").as_deref(), Some("29"));
+        assert_eq!(extract_reference("  "), None);
+    }
+
+    #[test]
+    fn spans_point_at_values() {
+        let t = "We get \\boxed{12} apples.";
+        let a = extract_answer(t).unwrap();
+        assert_eq!(a.span.slice(t), "12");
+    }
+}

@@ -1,0 +1,26 @@
+//! dlcot's core: reading long chain-of-thought traces exactly and fast.
+//!
+//! * [`span`]: byte-offset spans and their conversion to Python `str` indices.
+//! * [`trace`]: the trace model and the total parser's envelope stage (think tags, templates).
+//! * [`cues`]: the cue lexicon ("Alternatively", "Let me check", "**Final Answer**").
+//! * [`segment`]: sections, solutions, checks and steps (DLCoT's structure).
+//! * [`answer`]: final-answer extraction (`\boxed{}`, "the answer is", `#### N`).
+//! * [`batch`]: rayon batch helpers, order kept, thread count resolved once.
+//! * [`error`]: the one error enum.
+//! * `py` (feature `python`): the only file that names pyo3.
+
+pub mod answer;
+pub mod batch;
+pub mod cues;
+pub mod error;
+pub mod segment;
+pub mod span;
+pub mod trace;
+
+#[cfg(feature = "python")]
+mod py;
+
+pub use answer::{extract_answer, extract_reference, Answer};
+pub use error::{Error, Result};
+pub use span::{CharIndex, Span};
+pub use trace::{parse, Trace};

@@ -1,0 +1,488 @@
+//! The Python binding: the only file that names pyo3.
+//!
+//! Every call follows one shape: extract the inputs into Rust values, release the GIL
+//! (`py.detach`) for the work, convert byte spans to `str` indices inside the released section,
+//! then build Python objects. Result classes are frozen and picklable; a `Trace` pickles as
+//! its text and problem and is re-parsed on load (parsing is deterministic and fast).
+
+use crate::answer::Answer;
+use crate::batch::{map_ordered, resolve_threads};
+use crate::error::Error;
+use crate::span::Span;
+use crate::trace::{self, Trace as CoreTrace};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+
+create_exception!(_core, DlcotError, PyException, "Base class of every error dlcot raises.");
+
+impl From<Error> for PyErr {
+    fn from(e: Error) -> PyErr {
+        match e {
+            Error::InvalidArgument { .. } => PyValueError::new_err(e.to_string()),
+        }
+    }
+}
+
+/// A macro section of a trace: `kind` is one of restate, understand, explore, verify, conclude.
+#[pyclass(frozen, get_all, eq, module = "dlcot._core")]
+#[derive(Clone, PartialEq)]
+pub struct Section {
+    kind: &'static str,
+    start: usize,
+    end: usize,
+    text: String,
+}
+
+#[pymethods]
+impl Section {
+    #[new]
+    fn new(kind: String, start: usize, end: usize, text: String) -> Self {
+        Section { kind: leak_kind(&kind), start, end, text }
+    }
+    fn __getnewargs__(&self) -> (&'static str, usize, usize, String) {
+        (self.kind, self.start, self.end, self.text.clone())
+    }
+    fn __repr__(&self) -> String {
+        format!("Section(kind={:?}, start={}, end={}, chars={})", self.kind, self.start, self.end, self.end - self.start)
+    }
+}
+
+/// One solution attempt.
+#[pyclass(frozen, get_all, eq, module = "dlcot._core")]
+#[derive(Clone, PartialEq)]
+pub struct Solution {
+    index: usize,
+    start: usize,
+    end: usize,
+    section: &'static str,
+    cue: String,
+    restart: bool,
+    answer: Option<String>,
+    answer_span: Option<(usize, usize)>,
+    answer_kind: Option<&'static str>,
+    steps: Vec<(usize, usize)>,
+}
+
+#[pymethods]
+impl Solution {
+    #[new]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        index: usize, start: usize, end: usize, section: String, cue: String, restart: bool, answer: Option<String>,
+        answer_span: Option<(usize, usize)>, answer_kind: Option<String>, steps: Vec<(usize, usize)>,
+    ) -> Self {
+        Solution {
+            index, start, end, section: leak_kind(&section), cue, restart, answer, answer_span,
+            answer_kind: answer_kind.map(|k| leak_kind(&k)), steps,
+        }
+    }
+    fn __getnewargs__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        (
+            self.index, self.start, self.end, self.section, self.cue.clone(), self.restart, self.answer.clone(),
+            self.answer_span, self.answer_kind, self.steps.clone(),
+        )
+            .into_pyobject(py)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "Solution(index={}, start={}, end={}, section={:?}, cue={:?}, answer={}, steps={})",
+            self.index, self.start, self.end, self.section, self.cue, PyOpt(self.answer.clone()), self.steps.len()
+        )
+    }
+}
+
+/// One verification unit; `solution` is the index of the solution it lies in, if any.
+#[pyclass(frozen, get_all, eq, module = "dlcot._core")]
+#[derive(Clone, PartialEq)]
+pub struct Check {
+    index: usize,
+    kind: &'static str,
+    start: usize,
+    end: usize,
+    section: &'static str,
+    cue: String,
+    solution: Option<usize>,
+    answer: Option<String>,
+}
+
+#[pymethods]
+impl Check {
+    #[new]
+    #[allow(clippy::too_many_arguments)]
+    fn new(index: usize, kind: String, start: usize, end: usize, section: String, cue: String, solution: Option<usize>, answer: Option<String>) -> Self {
+        Check { index, kind: leak_kind(&kind), start, end, section: leak_kind(&section), cue, solution, answer }
+    }
+    fn __getnewargs__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        (self.index, self.kind, self.start, self.end, self.section, self.cue.clone(), self.solution, self.answer.clone()).into_pyobject(py)
+    }
+    fn __repr__(&self) -> String {
+        format!("Check(index={}, kind={:?}, start={}, end={}, cue={:?}, solution={})", self.index, self.kind, self.start, self.end, self.cue, PyOpt(self.solution))
+    }
+}
+
+/// Something the parser noticed (a missing tag, a truncation, no answer, ...).
+#[pyclass(frozen, get_all, eq, module = "dlcot._core")]
+#[derive(Clone, PartialEq)]
+pub struct Issue {
+    kind: &'static str,
+    start: usize,
+    end: usize,
+    message: String,
+}
+
+#[pymethods]
+impl Issue {
+    #[new]
+    fn new(kind: String, start: usize, end: usize, message: String) -> Self {
+        Issue { kind: leak_kind(&kind), start, end, message }
+    }
+    fn __getnewargs__(&self) -> (&'static str, usize, usize, String) {
+        (self.kind, self.start, self.end, self.message.clone())
+    }
+    fn __repr__(&self) -> String {
+        format!("Issue(kind={:?}, start={}, end={}, message={:?})", self.kind, self.start, self.end, self.message)
+    }
+}
+
+/// Kind strings come from a closed set; unknown ones (only from hand-built objects) are kept
+/// by interning them once.
+fn leak_kind(k: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "restate", "understand", "explore", "verify", "conclude", "substitute", "recompute", "affirm", "negate", "reflect",
+        "boxed", "final-answer-phrase", "final-answer-heading", "answer-phrase", "hashes", "statement", "empty",
+        "chat-template", "missing-open-tag", "missing-close-tag", "several-think-blocks", "truncated", "no-answer",
+        "several-answers", "unbalanced-boxed", "repetition",
+    ];
+    KNOWN.iter().find(|x| **x == k).copied().unwrap_or_else(|| Box::leak(k.to_string().into_boxed_str()))
+}
+
+/// A parsed trace. Spans are `str` indices: `trace.text[s.start:s.end]` is the span's text.
+#[pyclass(frozen, module = "dlcot._core")]
+pub struct Trace {
+    text: Py<PyString>,
+    problem: Option<String>,
+    /// The core trace with spans already in code points.
+    t: CoreTrace,
+}
+
+/// Formats an `Option` the Python way (`None` / the value's repr).
+struct PyOpt<T>(Option<T>);
+
+impl<T: std::fmt::Debug> std::fmt::Display for PyOpt<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(v) => write!(f, "{v:?}"),
+            None => f.write_str("None"),
+        }
+    }
+}
+
+fn span_tuple(s: Span) -> (usize, usize) {
+    (s.start, s.end)
+}
+
+fn slice(text: &str, chars: Span, ix: &[usize]) -> String {
+    // `ix` maps char index -> byte offset only when needed; for ASCII it is empty.
+    if ix.is_empty() {
+        text[chars.start..chars.end].to_string()
+    } else {
+        text[ix[chars.start]..ix[chars.end]].to_string()
+    }
+}
+
+fn char_to_byte(text: &str) -> Vec<usize> {
+    if text.is_ascii() {
+        return Vec::new();
+    }
+    let mut v: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+    v.push(text.len());
+    v
+}
+
+fn answer_text(a: &Option<Answer>) -> Option<String> {
+    a.as_ref().map(|a| a.text.clone())
+}
+
+#[pymethods]
+impl Trace {
+    /// The full response text.
+    #[getter]
+    fn text(&self, py: Python<'_>) -> Py<PyString> {
+        self.text.clone_ref(py)
+    }
+    #[getter]
+    fn problem(&self) -> Option<String> {
+        self.problem.clone()
+    }
+    /// "think", "thought-solution" or "plain".
+    #[getter]
+    fn format(&self) -> &'static str {
+        self.t.format.as_str()
+    }
+    /// The reasoning: inside the think delimiters (the whole response if there are none).
+    #[getter]
+    fn reasoning(&self, py: Python<'_>) -> PyResult<String> {
+        let text = self.text.bind(py).to_str()?;
+        Ok(slice(text, self.t.reasoning, &char_to_byte(text)))
+    }
+    #[getter]
+    fn reasoning_span(&self) -> (usize, usize) {
+        span_tuple(self.t.reasoning)
+    }
+    /// What follows the reasoning (after `</think>`), without solution tags.
+    #[getter]
+    fn summary(&self, py: Python<'_>) -> PyResult<String> {
+        let text = self.text.bind(py).to_str()?;
+        Ok(slice(text, self.t.summary, &char_to_byte(text)))
+    }
+    #[getter]
+    fn summary_span(&self) -> (usize, usize) {
+        span_tuple(self.t.summary)
+    }
+    /// The macro sections, in order; they tile the text exactly.
+    #[getter]
+    fn sections(&self, py: Python<'_>) -> PyResult<Vec<Section>> {
+        let text = self.text.bind(py).to_str()?;
+        let ix = char_to_byte(text);
+        Ok(self
+            .t
+            .sections
+            .iter()
+            .map(|s| Section { kind: s.kind.as_str(), start: s.span.start, end: s.span.end, text: slice(text, s.span, &ix) })
+            .collect())
+    }
+    #[getter]
+    fn solutions(&self) -> Vec<Solution> {
+        self.t
+            .solutions
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Solution {
+                index: i,
+                start: s.span.start,
+                end: s.span.end,
+                section: s.section.as_str(),
+                cue: s.cue.to_string(),
+                restart: s.restart,
+                answer: answer_text(&s.answer),
+                answer_span: s.answer.as_ref().map(|a| span_tuple(a.span)),
+                answer_kind: s.answer.as_ref().map(|a| a.kind.as_str()),
+                steps: s.steps.iter().map(|&x| span_tuple(x)).collect(),
+            })
+            .collect()
+    }
+    #[getter]
+    fn checks(&self) -> Vec<Check> {
+        self.t
+            .checks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Check {
+                index: i,
+                kind: c.kind.as_str(),
+                start: c.span.start,
+                end: c.span.end,
+                section: c.section.as_str(),
+                cue: c.cue.to_string(),
+                solution: c.solution,
+                answer: answer_text(&c.answer),
+            })
+            .collect()
+    }
+    /// The final answer (from the summary first, then the reasoning), or None.
+    #[getter]
+    fn final_answer(&self) -> Option<String> {
+        answer_text(&self.t.final_answer)
+    }
+    #[getter]
+    fn final_answer_span(&self) -> Option<(usize, usize)> {
+        self.t.final_answer.as_ref().map(|a| span_tuple(a.span))
+    }
+    #[getter]
+    fn issues(&self) -> Vec<Issue> {
+        self.t
+            .issues
+            .iter()
+            .map(|i| Issue { kind: i.kind.as_str(), start: i.span.start, end: i.span.end, message: i.message.clone() })
+            .collect()
+    }
+    /// The structure as a JSON string (spans in `str` indices).
+    fn to_json(&self) -> String {
+        self.t.to_json().to_string()
+    }
+    /// The structure as a dict (spans in `str` indices).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py.import("json")?.call_method1("loads", (self.to_json(),))
+    }
+    fn __len__(&self) -> usize {
+        self.t.len
+    }
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (Py<PyString>, Option<String>))> {
+        let f = py.import("dlcot._core")?.getattr("_unpickle_trace")?;
+        Ok((f, (self.text.clone_ref(py), self.problem.clone())))
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "Trace(format={:?}, chars={}, sections={}, solutions={}, checks={}, final_answer={}, issues=[{}])",
+            self.t.format.as_str(),
+            self.t.len,
+            self.t.sections.len(),
+            self.t.solutions.len(),
+            self.t.checks.len(),
+            PyOpt(answer_text(&self.t.final_answer)),
+            self.t.issues.iter().map(|i| i.kind.as_str()).collect::<Vec<_>>().join(", ")
+        )
+    }
+}
+
+fn parse_one(text: &str, problem: Option<&str>) -> CoreTrace {
+    trace::parse(text, problem).to_char_offsets(text)
+}
+
+/// Parses one response. Never raises for any `str`.
+#[pyfunction]
+#[pyo3(signature = (text, *, problem=None))]
+fn parse(py: Python<'_>, text: Bound<'_, PyString>, problem: Option<String>) -> PyResult<Trace> {
+    let s = text.to_cow()?;
+    let t = py.detach(|| parse_one(&s, problem.as_deref()));
+    Ok(Trace { text: text.unbind(), problem, t })
+}
+
+#[pyfunction]
+fn _unpickle_trace(py: Python<'_>, text: Bound<'_, PyString>, problem: Option<String>) -> PyResult<Trace> {
+    parse(py, text, problem)
+}
+
+/// Extracts `texts` (and optional `problems`) as owned Rust strings, checking types and lengths.
+fn batch_inputs(texts: &Bound<'_, PyAny>, problems: Option<&Bound<'_, PyAny>>) -> PyResult<(Vec<String>, Vec<Option<String>>)> {
+    if texts.is_instance_of::<PyString>() {
+        return Err(pyo3::exceptions::PyTypeError::new_err("`texts` must be a sequence of str, not a str"));
+    }
+    let mut ts = Vec::new();
+    for (i, item) in texts.try_iter().map_err(|_| pyo3::exceptions::PyTypeError::new_err("`texts` must be a sequence of str"))?.enumerate() {
+        let item = item?;
+        let s = item.cast::<PyString>().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(format!("`texts[{i}]` must be str, got {}", item.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+        })?;
+        ts.push(s.to_cow()?.into_owned());
+    }
+    let ps = match problems {
+        None => vec![None; ts.len()],
+        Some(p) if p.is_none() => vec![None; ts.len()],
+        Some(p) => {
+            let mut ps = Vec::with_capacity(ts.len());
+            for (i, item) in p.try_iter().map_err(|_| pyo3::exceptions::PyTypeError::new_err("`problems` must be a sequence of str or None"))?.enumerate() {
+                let item = item?;
+                if item.is_none() {
+                    ps.push(None);
+                } else {
+                    let s = item.cast::<PyString>().map_err(|_| pyo3::exceptions::PyTypeError::new_err(format!("`problems[{i}]` must be str or None")))?;
+                    ps.push(Some(s.to_cow()?.into_owned()));
+                }
+            }
+            if ps.len() != ts.len() {
+                return Err(PyValueError::new_err(format!("`problems` has {} items but `texts` has {}", ps.len(), ts.len())));
+            }
+            ps
+        }
+    };
+    Ok((ts, ps))
+}
+
+/// Parses many responses in parallel (rayon, GIL released), results in input order.
+#[pyfunction]
+#[pyo3(signature = (texts, *, problems=None, num_threads=None))]
+fn parse_batch<'py>(
+    py: Python<'py>,
+    texts: &Bound<'py, PyAny>,
+    problems: Option<&Bound<'py, PyAny>>,
+    num_threads: Option<usize>,
+) -> PyResult<Vec<Trace>> {
+    let threads = resolve_threads(num_threads)?;
+    let (ts, ps) = batch_inputs(texts, problems)?;
+    let items: Vec<(String, Option<String>)> = ts.into_iter().zip(ps).collect();
+    let traces = py.detach(|| map_ordered(&items, threads, |(t, p)| parse_one(t, p.as_deref())));
+    Ok(items
+        .into_iter()
+        .zip(traces)
+        .map(|((text, problem), t)| Trace { text: PyString::new(py, &text).unbind(), problem, t })
+        .collect())
+}
+
+/// Parses many responses and returns each structure as a JSON string (the `dlcot segment`
+/// hot path: no per-span Python objects).
+#[pyfunction]
+#[pyo3(signature = (texts, *, problems=None, num_threads=None))]
+fn parse_batch_json<'py>(
+    py: Python<'py>,
+    texts: &Bound<'py, PyAny>,
+    problems: Option<&Bound<'py, PyAny>>,
+    num_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyList>> {
+    let threads = resolve_threads(num_threads)?;
+    let (ts, ps) = batch_inputs(texts, problems)?;
+    let items: Vec<(String, Option<String>)> = ts.into_iter().zip(ps).collect();
+    let out = py.detach(|| map_ordered(&items, threads, |(t, p)| parse_one(t, p.as_deref()).to_json().to_string()));
+    PyList::new(py, out)
+}
+
+/// The final answer stated in `text` (last `\boxed{}`, "the final answer is", ...), or None.
+#[pyfunction]
+fn extract_answer(py: Python<'_>, text: Bound<'_, PyString>) -> PyResult<Option<String>> {
+    let s = text.to_cow()?;
+    Ok(py.detach(|| crate::answer::extract_answer(&s).map(|a| a.text)))
+}
+
+/// The bare answer of a reference field: a bare answer, or a worked solution's `\boxed{}` /
+/// `#### N`.
+#[pyfunction]
+fn extract_reference(py: Python<'_>, text: Bound<'_, PyString>) -> PyResult<Option<String>> {
+    let s = text.to_cow()?;
+    Ok(py.detach(|| crate::answer::extract_reference(&s)))
+}
+
+/// Extracts the final answer of many texts in parallel.
+#[pyfunction]
+#[pyo3(signature = (texts, *, num_threads=None))]
+fn extract_answer_batch(py: Python<'_>, texts: &Bound<'_, PyAny>, num_threads: Option<usize>) -> PyResult<Vec<Option<String>>> {
+    let threads = resolve_threads(num_threads)?;
+    let (ts, _) = batch_inputs(texts, None)?;
+    Ok(py.detach(|| map_ordered(&ts, threads, |t| crate::answer::extract_answer(t).map(|a| a.text))))
+}
+
+/// The cue lexicon as (phrase, class) pairs, for documentation and inspection.
+#[pyfunction]
+fn cue_lexicon() -> Vec<(&'static str, String)> {
+    crate::cues::CUES
+        .iter()
+        .map(|(p, c)| {
+            let class = match c {
+                crate::cues::Cue::Check(k) => format!("check:{}", k.as_str()),
+                other => format!("{other:?}").to_lowercase(),
+            };
+            (*p, class)
+        })
+        .collect()
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("DlcotError", m.py().get_type::<DlcotError>())?;
+    m.add_class::<Trace>()?;
+    m.add_class::<Section>()?;
+    m.add_class::<Solution>()?;
+    m.add_class::<Check>()?;
+    m.add_class::<Issue>()?;
+    m.add_function(wrap_pyfunction!(parse, m)?)?;
+    m.add_function(wrap_pyfunction!(_unpickle_trace, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_batch_json, m)?)?;
+    m.add_function(wrap_pyfunction!(extract_answer, m)?)?;
+    m.add_function(wrap_pyfunction!(extract_answer_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(extract_reference, m)?)?;
+    m.add_function(wrap_pyfunction!(cue_lexicon, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,639 @@
+//! Segmentation: from reasoning text to DLCoT's macro sections, solutions, checks and steps.
+//!
+//! Follows the structure of a long CoT described in DLCoT (arXiv 2503.16385, section 3.1):
+//! problem restatement, approach exploration, verification, summary. The reasoning is cut into
+//! units (paragraphs at blank lines, and sentences that open with a strong cue such as
+//! "Alternatively," or "Let me check"); each unit is classified by the cue lexicon
+//! (`cues.rs`) and by cheap content tests (does it compute? does it state an answer?). Then:
+//!
+//! * `restate`: leading units that restate the problem (a restatement cue, or most of their words
+//!   occur in the problem);
+//! * `understand`: the following units, up to the first that computes (at most four);
+//! * `explore`: up to and including the unit where the first answer appears (a `\boxed{}`, an
+//!   "answer is" phrase, or the final answer's value stated as a result, "= 18");
+//! * `verify`: everything after that, up to the conclusion;
+//! * `conclude`: the last concluding cue ("**Final Answer**") not followed by further checks or
+//!   approaches, the closing tag and the summary.
+//!
+//! Within explore and verify, solutions open at new-approach and restart cues, checks at check
+//! cues (and, after the first answer, at re-examination cues like "Wait,"). Every pass is linear
+//! in the text; the only per-unit work beyond a DFA step or two is on the few leading units.
+
+use crate::answer::{self, Answer, AnswerKind};
+use crate::cues::{cue_at, CheckKind, Cue, CueMatch};
+use crate::span::Span;
+use crate::trace::{Check, Envelope, Issue, IssueKind, Section, SectionKind, Solution, Trace};
+use memchr::{memchr_iter, memmem};
+use std::collections::{HashMap, HashSet};
+
+/// One unit of reasoning: `span` tiles the reasoning, `content` is `span` without trailing
+/// whitespace.
+#[derive(Clone, Debug)]
+struct Unit {
+    span: Span,
+    content: Span,
+    cue: Option<CueMatch>,
+    computes: bool,
+    answer: Option<Answer>,
+}
+
+/// Units tiling `r` (paragraphs, split further at sentences opening with a strong cue).
+fn units(text: &str, r: Span) -> Vec<Unit> {
+    let b = text.as_bytes();
+    // Paragraph starts: first non-blank byte after a blank line.
+    let mut starts = vec![r.start];
+    let mut last_nl: Option<usize> = None;
+    for nl in memchr_iter(b'\n', &b[r.start..r.end]) {
+        let nl = r.start + nl;
+        if let Some(prev) = last_nl {
+            if b[prev + 1..nl].iter().all(|c| matches!(c, b' ' | b'\t' | b'\r')) {
+                // blank line: the next paragraph starts at the next non-whitespace byte
+                let mut s = nl + 1;
+                while s < r.end && b[s].is_ascii_whitespace() {
+                    s += 1;
+                }
+                if s < r.end && s > *starts.last().unwrap() {
+                    starts.push(s);
+                }
+            }
+        }
+        last_nl = Some(nl);
+    }
+    starts.dedup();
+    let mut out = Vec::with_capacity(starts.len() + 8);
+    for (i, &s) in starts.iter().enumerate() {
+        let e = starts.get(i + 1).copied().unwrap_or(r.end);
+        split_at_cues(text, Span::new(s, e), &mut out);
+    }
+    out
+}
+
+/// Splits one paragraph at sentence starts that open with a strong cue and pushes the units.
+fn split_at_cues(text: &str, para: Span, out: &mut Vec<Unit>) {
+    let b = text.as_bytes();
+    let mut unit_start = para.start;
+    let mut i = para.start;
+    while i + 1 < para.end {
+        let c = b[i];
+        // a sentence end followed by whitespace, or a line break
+        let boundary = match c {
+            b'.' | b'?' | b'!' => b[i + 1] == b' ' || b[i + 1] == b'\n',
+            b'\n' => true,
+            _ => false,
+        };
+        i += 1;
+        if !boundary {
+            continue;
+        }
+        let mut s = i;
+        while s < para.end && matches!(b[s], b' ' | b'\n' | b'\t' | b'\r') {
+            s += 1;
+        }
+        if s >= para.end || s <= unit_start {
+            continue;
+        }
+        let at = skip_markup(b, s, para.end);
+        if let Some(m) = cue_at(&b[..para.end], at) {
+            if matches!(m.cue, Cue::Alternative | Cue::Restart | Cue::Conclude | Cue::Check(CheckKind::Verify | CheckKind::Substitute | CheckKind::Recompute))
+            {
+                out.push(make_unit(text, Span::new(unit_start, s)));
+                unit_start = s;
+            }
+        }
+        i = s.max(i);
+    }
+    out.push(make_unit(text, Span::new(unit_start, para.end)));
+}
+
+/// Skips list and emphasis markup at a unit start (`**`, `- `, `> `, `#`, quotes).
+fn skip_markup(b: &[u8], mut s: usize, end: usize) -> usize {
+    while s < end && matches!(b[s], b'*' | b'#' | b'>' | b'"' | b'-' | b'_' | b' ' | b'\t') {
+        s += 1;
+    }
+    s
+}
+
+fn make_unit(text: &str, span: Span) -> Unit {
+    let b = text.as_bytes();
+    let mut e = span.end;
+    while e > span.start && b[e - 1].is_ascii_whitespace() {
+        e -= 1;
+    }
+    let content = Span::new(span.start, e);
+    let at = skip_markup(b, span.start, e);
+    // The cue must lie inside the content: matching on the whole text lets a phrase run past it.
+    let cue = cue_at(&b[..e], at);
+    Unit { span, content, cue, computes: computes(&b[content.start..content.end]), answer: None }
+}
+
+/// Does this unit compute? An `=`, a LaTeX operator, or digit-operator-digit.
+fn computes(s: &[u8]) -> bool {
+    if memchr::memchr(b'=', s).is_some() {
+        return true;
+    }
+    const OPS: [&[u8]; 6] = [b"\\frac", b"\\times", b"\\cdot", b"\\sqrt", "\u{00d7}".as_bytes(), "\u{00f7}".as_bytes()];
+    if OPS.iter().any(|op| memmem::find(s, op).is_some()) {
+        return true;
+    }
+    // digit, optional spaces, + - * / ^, optional spaces, digit
+    let mut i = 0;
+    while i < s.len() {
+        if s[i].is_ascii_digit() {
+            let mut j = i + 1;
+            while j < s.len() && s[j] == b' ' {
+                j += 1;
+            }
+            if j < s.len() && matches!(s[j], b'+' | b'-' | b'*' | b'/' | b'^') {
+                let mut k = j + 1;
+                while k < s.len() && s[k] == b' ' {
+                    k += 1;
+                }
+                if k < s.len() && s[k].is_ascii_digit() {
+                    return true;
+                }
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Lower-cased words of three or more letters.
+fn words(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 3).map(|w| w.to_lowercase())
+}
+
+/// Share of `s`'s words that occur in the problem.
+fn overlap(s: &str, problem: &HashSet<String>) -> f64 {
+    let (mut n, mut hit) = (0usize, 0usize);
+    for w in words(s) {
+        n += 1;
+        hit += problem.contains(&w) as usize;
+    }
+    if n == 0 {
+        0.0
+    } else {
+        hit as f64 / n as f64
+    }
+}
+
+const ANSWER_PHRASES: [&str; 6] =
+    ["answer is", "answer should be", "answer would be", "answer will be", "answer must be", "answer:"];
+
+/// Finds the answers stated in each unit (boxed, an answer phrase, or the final value as a
+/// result) and stores the last one of each unit.
+fn mark_answers(text: &str, units: &mut [Unit], final_value: Option<&str>, first_eligible: usize) {
+    let b = text.as_bytes();
+    let (boxed, _) = answer::find_boxed(text);
+    let mut bi = 0;
+    let finder = final_value.filter(|v| !v.is_empty() && v.len() <= 40).map(|v| memmem::Finder::new(v.as_bytes()).into_owned());
+    for (ui, u) in units.iter_mut().enumerate() {
+        let c = u.content;
+        let mut found: Option<Answer> = None;
+        while bi < boxed.len() && boxed[bi].whole.start < c.start {
+            bi += 1;
+        }
+        let mut k = bi;
+        while k < boxed.len() && boxed[k].whole.end <= c.end {
+            let inner = boxed[k].inner;
+            if !inner.slice(text).trim().is_empty() {
+                found = Some(Answer { text: inner.slice(text).trim().to_string(), span: inner, kind: AnswerKind::Boxed });
+            }
+            k += 1;
+        }
+        if found.is_some() {
+            u.answer = found;
+            continue;
+        }
+        let seg = &b[c.start..c.end];
+        // "the answer is X": the last phrase in the unit
+        let mut phrase_at: Option<usize> = None;
+        for p in ANSWER_PHRASES {
+            if let Some(pos) = rfind_ci(seg, p.as_bytes()) {
+                if phrase_at.map_or(true, |q| c.start + pos + p.len() > q) {
+                    phrase_at = Some(c.start + pos + p.len());
+                }
+            }
+        }
+        if let Some(vs) = phrase_at {
+            if let Some(span) = answer::value_after(&text[..c.end], vs) {
+                u.answer = Some(Answer { text: span.slice(text).to_string(), span, kind: AnswerKind::AnswerPhrase });
+                continue;
+            }
+        }
+        if ui < first_eligible {
+            continue;
+        }
+        if let (Some(f), Some(v)) = (&finder, final_value) {
+            let mut last = None;
+            for pos in f.find_iter(seg) {
+                let at = c.start + pos;
+                if is_result(b, at, v.len()) {
+                    last = Some(Span::new(at, at + v.len()));
+                }
+            }
+            if let Some(span) = last {
+                u.answer = Some(Answer { text: v.to_string(), span, kind: AnswerKind::Statement });
+            }
+        }
+    }
+}
+
+/// Is the value at `b[at..at+len]` stated as a result ("= 18", "is 18", "gives $18")?
+fn is_result(b: &[u8], at: usize, len: usize) -> bool {
+    let end = at + len;
+    let v = &b[at..end];
+    // token boundaries: not inside a longer number or word
+    let first = v[0];
+    let last = v[len - 1];
+    if at > 0 {
+        let p = b[at - 1];
+        if (first.is_ascii_alphanumeric() && p.is_ascii_alphanumeric()) || (p == b'.' && at > 1 && b[at - 2].is_ascii_digit()) {
+            return false;
+        }
+    }
+    if end < b.len() {
+        let n = b[end];
+        if last.is_ascii_alphanumeric() && n.is_ascii_alphanumeric() {
+            return false;
+        }
+        if (n == b'.' || n == b',') && b.get(end + 1).map_or(false, |c| c.is_ascii_digit()) {
+            return false;
+        }
+    }
+    // what precedes, past spaces and math wrappers
+    let mut i = at;
+    loop {
+        while i > 0 && matches!(b[i - 1], b' ' | b'$' | b'{' | b'*' | b'\t') {
+            i -= 1;
+        }
+        if i >= 2 && (&b[i - 2..i] == b"\\(" || &b[i - 2..i] == b"\\[") {
+            i -= 2;
+            continue;
+        }
+        break;
+    }
+    let before = &b[at.saturating_sub(64).min(i)..i];
+    const LEADS: [&[u8]; 16] = [
+        b"=", b" is", b" be", b" are", b" was", b" get", b" gives", b" equals", b" makes", b" earns", b" total of",
+        b"\\approx", "\u{2248}".as_bytes(), b" to", b" of", b":",
+    ];
+    let lower: Vec<u8> = before.iter().map(|c| c.to_ascii_lowercase()).collect();
+    LEADS.iter().any(|l| lower.ends_with(l)) && !(lower.ends_with(b" to") || lower.ends_with(b" of") || lower.ends_with(b":")) || {
+        // "to" / "of" / ":" only in "comes to", "total of", "answer:" style
+        lower.ends_with(b"comes to") || lower.ends_with(b"amounts to") || lower.ends_with(b"adds up to") || lower.ends_with(b"total of")
+    }
+}
+
+fn rfind_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if hay.len() < needle.len() {
+        return None;
+    }
+    (0..=hay.len() - needle.len()).rev().find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+}
+
+/// A concluding statement at the end of a solution: "So the total is 24." / "Thus x = 5."
+fn statement_answer(text: &str, unit: Span) -> Option<Answer> {
+    let b = text.as_bytes();
+    let seg = &b[unit.start..unit.end];
+    // the last sentence of the unit
+    let mut s = 0;
+    for i in 0..seg.len().saturating_sub(1) {
+        if matches!(seg[i], b'.' | b'?' | b'!' | b'\n') && matches!(seg[i + 1], b' ' | b'\n') && i + 2 < seg.len() {
+            s = i + 1;
+        }
+    }
+    while s < seg.len() && seg[s].is_ascii_whitespace() {
+        s += 1;
+    }
+    let sent = &seg[s..];
+    const OPENERS: [&[u8]; 7] = [b"so ", b"so,", b"therefore", b"thus", b"hence", b"that means", b"which means"];
+    if !OPENERS.iter().any(|o| sent.len() >= o.len() && sent[..o.len()].eq_ignore_ascii_case(o)) {
+        return None;
+    }
+    // the value after the last `=` or " is "
+    let eq = memchr::memrchr(b'=', sent).map(|p| p + 1);
+    let is = rfind_ci(sent, b" is ").map(|p| p + 4);
+    let vs = match (eq, is) {
+        (Some(a), Some(b)) => a.max(b),
+        (a, b) => a.or(b)?,
+    };
+    let span = answer::value_after(&text[..unit.end], unit.start + s + vs)?;
+    let v = span.slice(text);
+    if v.len() > 40 || !v.bytes().any(|c| c.is_ascii_digit() || c == b'\\') {
+        return None;
+    }
+    Some(Answer { text: v.to_string(), span, kind: AnswerKind::Statement })
+}
+
+/// Emits the sections for unit boundaries `[0, r, un, ex, c, n]`.
+fn sections(text: &str, units: &[Unit], bounds: [usize; 6], tail_to_conclude: bool) -> Vec<Section> {
+    let kinds = [SectionKind::Restate, SectionKind::Understand, SectionKind::Explore, SectionKind::Verify, SectionKind::Conclude];
+    let pos = |k: usize| if k < units.len() { units[k].span.start } else { units.last().map_or(0, |u| u.span.end) };
+    let mut out: Vec<Section> = Vec::with_capacity(5);
+    for (i, kind) in kinds.iter().enumerate() {
+        let (a, z) = (bounds[i], bounds[i + 1]);
+        let mut span = Span::new(pos(a), pos(z));
+        if i == 4 && tail_to_conclude {
+            span.end = text.len();
+        }
+        if !span.is_empty() {
+            out.push(Section { kind: *kind, span });
+        }
+    }
+    // the prompt / opening tag belong to the first section, trailing tokens to the last
+    if let Some(first) = out.first_mut() {
+        first.span.start = 0;
+    }
+    if let Some(last) = out.last_mut() {
+        last.span.end = text.len();
+    }
+    if out.is_empty() && !text.is_empty() {
+        out.push(Section { kind: SectionKind::Conclude, span: Span::new(0, text.len()) });
+    }
+    out
+}
+
+pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issues: Vec<Issue>) -> Trace {
+    let b = text.as_bytes();
+    let r = env.reasoning;
+    let mut us = if r.is_empty() { Vec::new() } else { units(text, r) };
+    let n = us.len();
+
+    // ---- the final answer: the summary first, then the reasoning's conclusion, then anywhere
+    let summary_text = env.summary.slice(text);
+    let shift = |mut a: Answer, by: usize| {
+        a.span = Span::new(a.span.start + by, a.span.end + by);
+        a
+    };
+    let mut final_answer = answer::extract_answer(summary_text).map(|a| shift(a, env.summary.start));
+    if final_answer.is_none() {
+        final_answer = answer::extract_answer(r.slice(text)).map(|a| shift(a, r.start));
+    }
+
+    // ---- restate
+    let problem_words: Option<HashSet<String>> = problem.map(|p| words(p).collect());
+    let mut ri = 0;
+    while ri < n.min(4) {
+        let u = &us[ri];
+        let s = u.content.slice(text);
+        let cue_restate = matches!(u.cue, Some(CueMatch { cue: Cue::Restate, .. }));
+        let ov = problem_words.as_ref().map_or(0.0, |p| overlap(s, p));
+        let ok = if ri == 0 { cue_restate || ov >= 0.5 } else { (cue_restate && !u.computes) || (ov >= 0.6 && !u.computes) };
+        if !ok {
+            break;
+        }
+        ri += 1;
+    }
+
+    // ---- understand: non-computing, cue-free units, at most four
+    let mut ui = ri;
+    while ui < n && ui < ri + 4 && !us[ui].computes && !matches!(us[ui].cue.map(|m| m.cue), Some(Cue::Alternative | Cue::Restart | Cue::Check(_) | Cue::Conclude)) {
+        ui += 1;
+    }
+    if ui == n && n > 0 {
+        // nothing ever computes (a riddle, an open question): keep explore non-empty
+        ui = (ri + 1).min(n).max(ri);
+    }
+
+    // ---- answers per unit
+    let final_value = final_answer.as_ref().map(|a| a.text.clone());
+    mark_answers(text, &mut us, final_value.as_deref(), ri);
+
+    // ---- conclusion: the last Conclude unit after which no check or approach follows
+    let mut c = n;
+    let mut k = n;
+    while k > 0 {
+        k -= 1;
+        match us[k].cue.map(|m| m.cue) {
+            Some(Cue::Conclude) => {
+                c = k;
+                break;
+            }
+            Some(Cue::Alternative | Cue::Restart | Cue::Check(CheckKind::Verify | CheckKind::Substitute | CheckKind::Recompute)) => break,
+            _ => {}
+        }
+    }
+    if c == n && env.close.is_none() && n > 1 {
+        // no closing tag: a last unit that boxes the answer is the conclusion
+        if us[n - 1].answer.as_ref().map_or(false, |a| a.kind == AnswerKind::Boxed) {
+            c = n - 1;
+        }
+    }
+
+    // ---- explore ends after the first unit with an answer
+    let first_answer = (ui..c).find(|&k| us[k].answer.is_some());
+    let mut ex = first_answer.map_or(c, |k| k + 1);
+    let (ri, ui) = (ri.min(c), ui.min(c));
+    ex = ex.max(ui).min(c);
+    let bounds = [0, ri, ui, ex, c, n];
+    let tail_to_conclude = env.close.is_some() || c < n;
+    let secs = sections(text, &us, bounds, tail_to_conclude);
+
+    // ---- solutions and checks in [ui, c)
+    let mut solutions: Vec<Solution> = Vec::new();
+    let mut checks: Vec<Check> = Vec::new();
+    enum Block {
+        Sol(usize),
+        Chk(usize),
+    }
+    let mut cur: Option<Block> = None;
+    for k in ui..c {
+        let u = &us[k];
+        let section = if k < ex { SectionKind::Explore } else { SectionKind::Verify };
+        let cue = u.cue;
+        let at_verify_start = k == ex && k > ui;
+        let starts_solution = matches!(cue.map(|m| m.cue), Some(Cue::Alternative | Cue::Restart));
+        let check_kind = match cue.map(|m| m.cue) {
+            Some(Cue::Check(kind)) => Some(kind),
+            Some(Cue::Reflect) if section == SectionKind::Verify => Some(CheckKind::Reflect),
+            _ => None,
+        };
+        let phrase = cue.map_or("", |m| m.phrase());
+        let strong_check = matches!(check_kind, Some(CheckKind::Verify | CheckKind::Substitute | CheckKind::Recompute | CheckKind::Reflect));
+        if cur.is_none() || starts_solution || (at_verify_start && check_kind.is_none()) {
+            if starts_solution || cur.is_none() || !matches!(cur, Some(Block::Chk(_))) || at_verify_start {
+                if at_verify_start && !starts_solution {
+                    // after the first answer, un-cued text re-examines it
+                    checks.push(Check { span: u.span, kind: CheckKind::Reflect, section, cue: phrase, solution: None, answer: None });
+                    cur = Some(Block::Chk(checks.len() - 1));
+                    continue;
+                }
+                solutions.push(Solution {
+                    span: u.span,
+                    section,
+                    cue: if starts_solution { phrase } else { "" },
+                    restart: matches!(cue.map(|m| m.cue), Some(Cue::Restart)),
+                    answer: None,
+                    steps: vec![u.span],
+                });
+                cur = Some(Block::Sol(solutions.len() - 1));
+                continue;
+            }
+        }
+        if let Some(kind) = check_kind {
+            if section == SectionKind::Verify && (strong_check || matches!(cur, Some(Block::Sol(_)))) && !(matches!(cur, Some(Block::Chk(_))) && !strong_check) {
+                checks.push(Check { span: u.span, kind, section, cue: phrase, solution: None, answer: None });
+                cur = Some(Block::Chk(checks.len() - 1));
+                continue;
+            }
+            if let Some(Block::Sol(si)) = cur {
+                // a check inside a running solution (before the first answer, or an affirmation)
+                checks.push(Check { span: u.span, kind, section, cue: phrase, solution: Some(si), answer: None });
+                let s = &mut solutions[si];
+                s.span.end = u.span.end;
+                s.steps.push(u.span);
+                continue;
+            }
+        }
+        match cur {
+            Some(Block::Sol(si)) => {
+                let s = &mut solutions[si];
+                s.span.end = u.span.end;
+                s.steps.push(u.span);
+            }
+            Some(Block::Chk(ci)) => checks[ci].span.end = u.span.end,
+            None => {}
+        }
+    }
+    // answers of solutions and checks: the last unit answer inside, else a concluding statement
+    let unit_answers: Vec<(Span, &Answer)> = us[..c].iter().filter_map(|u| u.answer.as_ref().map(|a| (u.span, a))).collect();
+    let answer_in = |span: Span| -> Option<Answer> {
+        unit_answers.iter().rev().find(|(us, _)| span.contains(*us)).map(|(_, a)| (*a).clone())
+    };
+    for s in solutions.iter_mut() {
+        s.answer = answer_in(s.span).or_else(|| s.steps.last().and_then(|last| {
+            let content = trim_end(b, *last);
+            statement_answer(text, content)
+        }));
+    }
+    for ch in checks.iter_mut() {
+        if ch.solution.is_none() {
+            ch.answer = answer_in(ch.span);
+        }
+    }
+
+    // ---- issues
+    let (all_boxed, unbalanced) = answer::find_boxed(text);
+    if unbalanced > 0 {
+        issues.push(Issue {
+            kind: IssueKind::UnbalancedBoxed,
+            span: Span::new(text.len(), text.len()),
+            message: format!("{unbalanced} \\boxed{{ whose braces never close"),
+        });
+    }
+    let concl = secs.iter().find(|s| s.kind == SectionKind::Conclude).map(|s| s.span);
+    if let Some(cs) = concl {
+        let distinct: Vec<&str> = {
+            let mut seen: Vec<&str> = Vec::new();
+            for bx in all_boxed.iter().filter(|bx| cs.contains(bx.whole)) {
+                let v = bx.inner.slice(text).trim();
+                if !v.is_empty() && !seen.contains(&v) {
+                    seen.push(v);
+                }
+            }
+            seen
+        };
+        if distinct.len() > 1 {
+            issues.push(Issue {
+                kind: IssueKind::SeveralAnswers,
+                span: cs,
+                message: format!("the conclusion boxes {} different answers: {}", distinct.len(), distinct.join(" | ")),
+            });
+        }
+    }
+    let end_content = text.trim_end();
+    let last_char = end_content.chars().last();
+    let cut_sentence = last_char.map_or(false, |ch| ch.is_alphanumeric() || matches!(ch, ',' | '(' | '-' | '+' | '=' | '\\' | '{' | '^' | '_'));
+    let unclosed = env.format != crate::trace::Format::Plain && env.close.is_none();
+    if final_answer.is_none() {
+        issues.push(Issue { kind: IssueKind::NoAnswer, span: Span::new(text.len(), text.len()), message: "no final answer found".into() });
+    }
+    if (unclosed && final_answer.is_none()) || (cut_sentence && c == n && env.close.is_none()) {
+        let last = us.last().map_or(Span::new(0, text.len()), |u| u.span);
+        issues.push(Issue {
+            kind: IssueKind::Truncated,
+            span: Span::new(last.start, text.len()),
+            message: if cut_sentence { "the trace stops mid-sentence".into() } else { "the reasoning never closes and states no answer".into() },
+        });
+    }
+    repetition_issues(text, &us, &mut issues);
+
+    Trace {
+        len: text.len(),
+        format: env.format,
+        reasoning: r,
+        summary: env.summary,
+        sections: secs,
+        solutions,
+        checks,
+        final_answer,
+        issues,
+    }
+}
+
+fn trim_end(b: &[u8], s: Span) -> Span {
+    let mut e = s.end;
+    while e > s.start && b[e - 1].is_ascii_whitespace() {
+        e -= 1;
+    }
+    Span::new(s.start, e)
+}
+
+/// One issue per paragraph (of 32+ bytes) that occurs three or more times; at most ten.
+fn repetition_issues(text: &str, us: &[Unit], issues: &mut Vec<Issue>) {
+    let mut seen: HashMap<u64, (usize, usize)> = HashMap::new(); // hash -> (count, first unit)
+    for (k, u) in us.iter().enumerate() {
+        let s = u.content.slice(text);
+        if s.len() < 32 {
+            continue;
+        }
+        let e = seen.entry(xxhash_rust::xxh3::xxh3_64(s.as_bytes())).or_insert((0, k));
+        e.0 += 1;
+    }
+    let mut reps: Vec<(usize, usize)> = seen.values().filter(|(c, _)| *c >= 3).map(|&(c, k)| (k, c)).collect();
+    reps.sort_unstable();
+    for (k, count) in reps.into_iter().take(10) {
+        issues.push(Issue {
+            kind: IssueKind::Repetition,
+            span: us[k].content,
+            message: format!("this paragraph occurs {count} times"),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::parse;
+    use crate::trace::SectionKind::*;
+
+    const R1: &str = "Okay, so I need to find how much Janet makes.\n\nI think the key is to subtract what she uses first.\n\nShe has 16 - 3 - 4 = 9 eggs left, and 9 * 2 = 18 dollars.\n\nWait, let me check that again. 3 + 4 = 7 and 16 - 7 = 9. Yes, 18.\n\nAlternatively, compute 16 * 2 - 7 * 2 = 32 - 14 = 18.\n\n**Final Answer**\nJanet makes \\boxed{18} dollars.\n</think>\n\nJanet makes $\\boxed{18}$ dollars every day.";
+
+    #[test]
+    fn sections_tile_and_follow_dlcot_order() {
+        let t = parse(R1, Some("Janet's ducks lay 16 eggs per day. How much does Janet make?"));
+        let kinds: Vec<_> = t.sections.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, vec![Restate, Understand, Explore, Verify, Conclude]);
+        let mut pos = 0;
+        for s in &t.sections {
+            assert_eq!(s.span.start, pos);
+            pos = s.span.end;
+        }
+        assert_eq!(pos, R1.len());
+        assert_eq!(t.final_answer.as_ref().unwrap().text, "18");
+        assert_eq!(t.solutions.len(), 2, "{:#?}", t.solutions);
+        assert_eq!(t.solutions[1].cue, "alternatively");
+        assert_eq!(t.solutions[0].answer.as_ref().unwrap().text, "18");
+        assert_eq!(t.checks.len(), 1);
+        assert_eq!(t.checks[0].kind, crate::cues::CheckKind::Verify);
+    }
+
+    #[test]
+    fn never_panics_on_odd_inputs() {
+        for s in ["", " ", "</think>", "<think>", "\\boxed{", "a\n\n\n\nb", "<\u{ff5c}Assistant\u{ff5c}>", "wait,\n\nwait,\n\n", "é\n\nÄlternatively"] {
+            let t = parse(s, Some(s));
+            let total: usize = t.sections.iter().map(|x| x.span.len()).sum();
+            assert_eq!(total, s.len(), "{s:?}");
+        }
+    }
+}

@@ -1,0 +1,402 @@
+//! The trace model and the total parser's first stage: the envelope.
+//!
+//! A response from a reasoning model is `[chat-template prompt] [open tag] reasoning [close tag]
+//! summary [end tokens]`, with any part possibly missing: R1 distills drop the opening `<think>`
+//! (it was in the prompt), Sky-T1 uses `<|begin_of_thought|>`/`<|begin_of_solution|>`, truncated
+//! generations never close, and raw decodes keep the template (`<｜User｜>..<｜Assistant｜>`).
+//! [`parse`] locates each part by memmem search, then hands the reasoning to `segment.rs`.
+//! It is total: any `&str` gives a [`Trace`]; oddities become [`Issue`]s, never errors or panics.
+
+use crate::answer::Answer;
+use crate::cues::CheckKind;
+use crate::segment;
+use crate::span::Span;
+use memchr::memmem;
+
+/// How the reasoning is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `<think>..</think>` (or `<thinking>`, `◁think▷`, ...), possibly without the opening tag.
+    Think,
+    /// Sky-T1 / NovaSky `<|begin_of_thought|>..<|end_of_thought|><|begin_of_solution|>..`.
+    ThoughtSolution,
+    /// No delimiters: the whole response is reasoning.
+    Plain,
+}
+
+impl Format {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Format::Think => "think",
+            Format::ThoughtSolution => "thought-solution",
+            Format::Plain => "plain",
+        }
+    }
+}
+
+/// The DLCoT macro sections, in trace order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SectionKind {
+    /// Problem restatement.
+    Restate,
+    /// Analysis before any computation.
+    Understand,
+    /// Solving, up to and including the first answer.
+    Explore,
+    /// Everything after the first answer: checks and alternative approaches.
+    Verify,
+    /// The final statement and answer, including the post-reasoning summary.
+    Conclude,
+}
+
+impl SectionKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SectionKind::Restate => "restate",
+            SectionKind::Understand => "understand",
+            SectionKind::Explore => "explore",
+            SectionKind::Verify => "verify",
+            SectionKind::Conclude => "conclude",
+        }
+    }
+}
+
+/// What a parser noticed about a trace. Kinds are stable strings (see [`IssueKind::as_str`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IssueKind {
+    /// The text is empty or whitespace.
+    Empty,
+    /// Chat-template tokens (a prompt, end-of-turn tokens) are part of the response.
+    ChatTemplate,
+    /// A closing tag without an opening one (normal for R1 distills, whose `<think>` is in the prompt).
+    MissingOpenTag,
+    /// An opening tag that is never closed.
+    MissingCloseTag,
+    /// More than one reasoning block.
+    SeveralThinkBlocks,
+    /// The trace stops mid-way (unclosed reasoning without an answer, or a cut sentence).
+    Truncated,
+    /// No final answer could be found.
+    NoAnswer,
+    /// The conclusion states several different boxed answers.
+    SeveralAnswers,
+    /// A `\boxed{` whose braces never close.
+    UnbalancedBoxed,
+    /// The same paragraph occurs three or more times (a degenerate loop).
+    Repetition,
+}
+
+impl IssueKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            IssueKind::Empty => "empty",
+            IssueKind::ChatTemplate => "chat-template",
+            IssueKind::MissingOpenTag => "missing-open-tag",
+            IssueKind::MissingCloseTag => "missing-close-tag",
+            IssueKind::SeveralThinkBlocks => "several-think-blocks",
+            IssueKind::Truncated => "truncated",
+            IssueKind::NoAnswer => "no-answer",
+            IssueKind::SeveralAnswers => "several-answers",
+            IssueKind::UnbalancedBoxed => "unbalanced-boxed",
+            IssueKind::Repetition => "repetition",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    pub kind: IssueKind,
+    pub span: Span,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Section {
+    pub kind: SectionKind,
+    pub span: Span,
+}
+
+/// One solution attempt: a contiguous run of steps in `explore` or `verify`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Solution {
+    pub span: Span,
+    pub section: SectionKind,
+    /// The cue phrase that opened it ("alternatively", "let me start over"), or "" for the first.
+    pub cue: &'static str,
+    /// Whether the opening cue was a restart after an error (rather than a new approach).
+    pub restart: bool,
+    pub answer: Option<Answer>,
+    /// The steps (paragraphs, or sentences opened by a cue) the solution is made of.
+    pub steps: Vec<Span>,
+}
+
+/// One verification unit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    pub span: Span,
+    pub kind: CheckKind,
+    pub section: SectionKind,
+    pub cue: &'static str,
+    /// Index into `solutions` when the check lies inside a solution's span.
+    pub solution: Option<usize>,
+    pub answer: Option<Answer>,
+}
+
+/// A parsed trace: spans into the text it was parsed from (which it does not own).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trace {
+    pub len: usize,
+    pub format: Format,
+    /// The reasoning (inside the think delimiters, or the whole response if there are none).
+    pub reasoning: Span,
+    /// What follows the reasoning (after `</think>`, inside `<|begin_of_solution|>`).
+    pub summary: Span,
+    pub sections: Vec<Section>,
+    pub solutions: Vec<Solution>,
+    pub checks: Vec<Check>,
+    pub final_answer: Option<Answer>,
+    pub issues: Vec<Issue>,
+}
+
+/// The envelope of a response: where reasoning and summary lie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Envelope {
+    pub format: Format,
+    pub reasoning: Span,
+    /// Start of the close tag (== reasoning.end), or None.
+    pub close: Option<Span>,
+    pub summary: Span,
+}
+
+const THINK_TAGS: &[(&str, &str, Format)] = &[
+    ("<think>", "</think>", Format::Think),
+    ("<|begin_of_thought|>", "<|end_of_thought|>", Format::ThoughtSolution),
+    ("<thinking>", "</thinking>", Format::Think),
+    ("<thought>", "</thought>", Format::Think),
+    ("<reasoning>", "</reasoning>", Format::Think),
+    ("\u{25c1}think\u{25b7}", "\u{25c1}/think\u{25b7}", Format::Think),
+];
+const SOLUTION_TAGS: &[(&str, &str)] =
+    &[("<|begin_of_solution|>", "<|end_of_solution|>"), ("<answer>", "</answer>"), ("<solution>", "</solution>")];
+/// Markers after which the model's own turn begins.
+const ASSISTANT_MARKERS: &[&str] = &[
+    "<\u{ff5c}Assistant\u{ff5c}>",
+    "<|Assistant|>",
+    "<|im_start|>assistant\n",
+    "<|im_start|>assistant",
+    "<|start_header_id|>assistant<|end_header_id|>\n\n",
+    "<|start_header_id|>assistant<|end_header_id|>",
+    "<|assistant|>\n",
+    "<|assistant|>",
+    "<start_of_turn>model\n",
+];
+/// Tokens a raw decode leaves at the end of a turn.
+const END_TOKENS: &[&str] = &[
+    "<\u{ff5c}end\u{2581}of\u{2581}sentence\u{ff5c}>",
+    "<|end_of_sentence|>",
+    "<|im_end|>",
+    "<|eot_id|>",
+    "<|endoftext|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "</s>",
+];
+
+/// Locates prompt, reasoning and summary.
+pub(crate) fn envelope(text: &str, issues: &mut Vec<Issue>) -> Envelope {
+    let b = text.as_bytes();
+    let mut body = Span::new(0, b.len());
+
+    // A chat-template prompt before the model's turn.
+    let first_open = THINK_TAGS.iter().filter_map(|(o, _, _)| memmem::find(b, o.as_bytes())).min();
+    for m in ASSISTANT_MARKERS {
+        if let Some(pos) = memmem::find(b, m.as_bytes()) {
+            if first_open.map_or(true, |o| pos < o) {
+                body.start = pos + m.len();
+                issues.push(Issue {
+                    kind: IssueKind::ChatTemplate,
+                    span: Span::new(0, body.start),
+                    message: "the response holds a chat-template prompt".into(),
+                });
+                break;
+            }
+        }
+    }
+    // End-of-turn tokens (and the whitespace around them) at the end.
+    let tail_start = body.end;
+    loop {
+        let t = text[body.start..body.end].trim_end();
+        let end = body.start + t.len();
+        match END_TOKENS.iter().find(|e| t.ends_with(*e)) {
+            Some(e) => body.end = end - e.len(),
+            None => break,
+        }
+    }
+    if body.end < tail_start && !text[body.end..tail_start].trim().is_empty() {
+        issues.push(Issue {
+            kind: IssueKind::ChatTemplate,
+            span: Span::new(body.end, tail_start),
+            message: "the response ends with end-of-turn tokens".into(),
+        });
+    } else {
+        body.end = tail_start;
+    }
+    let body_bytes = &b[..body.end];
+
+    // The reasoning delimiters: the pair whose first tag comes earliest.
+    let mut best: Option<(usize, Option<Span>, Option<Span>, &str, Format)> = None;
+    for &(open, close, format) in THINK_TAGS {
+        let o = memmem::find(&body_bytes[body.start..], open.as_bytes())
+            .map(|p| Span::new(body.start + p, body.start + p + open.len()));
+        let from = o.map_or(body.start, |o| o.end);
+        let c = memmem::find(&body_bytes[from..], close.as_bytes())
+            .map(|p| Span::new(from + p, from + p + close.len()));
+        let first = match (o, c) {
+            (Some(o), _) => o.start,
+            (None, Some(c)) => c.start,
+            (None, None) => continue,
+        };
+        if best.map_or(true, |(f, ..)| first < f) {
+            best = Some((first, o, c, open, format));
+        }
+    }
+    let Some((_, open, close, open_tag, format)) = best else {
+        return Envelope { format: Format::Plain, reasoning: body, close: None, summary: Span::new(body.end, body.end) };
+    };
+    let r_start = open.map_or(body.start, |o| o.end);
+    match (open, close) {
+        (None, Some(c)) => issues.push(Issue {
+            kind: IssueKind::MissingOpenTag,
+            span: Span::new(c.start, c.start),
+            message: "the reasoning has a closing tag but no opening tag (normal for R1 distills)".into(),
+        }),
+        (Some(o), None) => issues.push(Issue {
+            kind: IssueKind::MissingCloseTag,
+            span: Span::new(o.start, o.end),
+            message: "the reasoning is never closed".into(),
+        }),
+        _ => {}
+    }
+    let Some(c) = close else {
+        return Envelope { format, reasoning: Span::new(r_start, body.end), close: None, summary: Span::new(body.end, body.end) };
+    };
+    // Another reasoning block later?
+    if let Some(p) = memmem::find(&body_bytes[c.end..], open_tag.as_bytes()) {
+        issues.push(Issue {
+            kind: IssueKind::SeveralThinkBlocks,
+            span: Span::new(c.end + p, c.end + p + open_tag.len()),
+            message: "another reasoning block follows the first".into(),
+        });
+    }
+    // The summary, unwrapped from a solution tag.
+    let mut summary = Span::new(c.end, body.end);
+    let lead = text[summary.start..summary.end].len() - text[summary.start..summary.end].trim_start().len();
+    for (so, sc) in SOLUTION_TAGS {
+        if text[summary.start + lead..summary.end].starts_with(so) {
+            summary.start += lead + so.len();
+            if let Some(p) = memmem::find(&b[summary.start..summary.end], sc.as_bytes()) {
+                summary.end = summary.start + p;
+            }
+            break;
+        }
+    }
+    Envelope { format, reasoning: Span::new(r_start, c.start), close: Some(c), summary }
+}
+
+/// Parses a response into its structure. Total: never panics, whatever the input.
+///
+/// `problem`, when given, helps recognise the restatement of the problem.
+///
+/// ```
+/// let t = dlcot::parse("Okay, so I need to add 2 and 3.\n\n2 + 3 = 5.\n\nWait, let me check: 5 - 3 = 2. Yes.\n</think>\n\nThe answer is \\boxed{5}.", None);
+/// assert_eq!(t.final_answer.unwrap().text, "5");
+/// assert_eq!(t.sections.first().unwrap().span.start, 0);
+/// ```
+pub fn parse(text: &str, problem: Option<&str>) -> Trace {
+    let mut issues = Vec::new();
+    if text.trim().is_empty() {
+        issues.push(Issue { kind: IssueKind::Empty, span: Span::new(0, text.len()), message: "the response is empty".into() });
+        let sections = if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![Section { kind: SectionKind::Conclude, span: Span::new(0, text.len()) }]
+        };
+        return Trace {
+            len: text.len(),
+            format: Format::Plain,
+            reasoning: Span::new(0, text.len()),
+            summary: Span::new(text.len(), text.len()),
+            sections,
+            solutions: Vec::new(),
+            checks: Vec::new(),
+            final_answer: None,
+            issues,
+        };
+    }
+    let env = envelope(text, &mut issues);
+    segment::segment(text, problem, env, issues)
+}
+
+impl Trace {
+    /// The same trace with every span converted from byte offsets to code-point indices of
+    /// `text` (the text it was parsed from), as Python's `str` indexing expects.
+    pub fn to_char_offsets(&self, text: &str) -> Trace {
+        let ix = crate::span::CharIndex::new(text);
+        let sp = |s: Span| ix.span(s);
+        let ans = |a: &Option<Answer>| a.as_ref().map(|a| Answer { text: a.text.clone(), span: sp(a.span), kind: a.kind });
+        Trace {
+            len: ix.char_of(text.len()),
+            format: self.format,
+            reasoning: sp(self.reasoning),
+            summary: sp(self.summary),
+            sections: self.sections.iter().map(|s| Section { kind: s.kind, span: sp(s.span) }).collect(),
+            solutions: self
+                .solutions
+                .iter()
+                .map(|s| Solution {
+                    span: sp(s.span),
+                    section: s.section,
+                    cue: s.cue,
+                    restart: s.restart,
+                    answer: ans(&s.answer),
+                    steps: s.steps.iter().map(|&x| sp(x)).collect(),
+                })
+                .collect(),
+            checks: self
+                .checks
+                .iter()
+                .map(|c| Check { span: sp(c.span), kind: c.kind, section: c.section, cue: c.cue, solution: c.solution, answer: ans(&c.answer) })
+                .collect(),
+            final_answer: ans(&self.final_answer),
+            issues: self.issues.iter().map(|i| Issue { kind: i.kind, span: sp(i.span), message: i.message.clone() }).collect(),
+        }
+    }
+
+    /// The trace as one JSON object (spans as `[start, end]` in whatever unit the trace holds).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let span = |s: Span| json!([s.start, s.end]);
+        let ans = |a: &Option<Answer>| match a {
+            Some(a) => json!({"text": a.text, "start": a.span.start, "end": a.span.end, "kind": a.kind.as_str()}),
+            None => serde_json::Value::Null,
+        };
+        json!({
+            "format": self.format.as_str(),
+            "length": self.len,
+            "reasoning": span(self.reasoning),
+            "summary": span(self.summary),
+            "sections": self.sections.iter().map(|s| json!({"kind": s.kind.as_str(), "start": s.span.start, "end": s.span.end})).collect::<Vec<_>>(),
+            "solutions": self.solutions.iter().map(|s| json!({
+                "start": s.span.start, "end": s.span.end, "section": s.section.as_str(), "cue": s.cue,
+                "restart": s.restart, "answer": ans(&s.answer),
+                "steps": s.steps.iter().map(|&x| span(x)).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "checks": self.checks.iter().map(|c| json!({
+                "start": c.span.start, "end": c.span.end, "kind": c.kind.as_str(), "section": c.section.as_str(),
+                "cue": c.cue, "solution": c.solution, "answer": ans(&c.answer),
+            })).collect::<Vec<_>>(),
+            "final_answer": ans(&self.final_answer),
+            "issues": self.issues.iter().map(|i| json!({"kind": i.kind.as_str(), "start": i.span.start, "end": i.span.end, "message": i.message})).collect::<Vec<_>>(),
+        })
+    }
+}
