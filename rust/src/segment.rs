@@ -40,8 +40,16 @@ struct Unit {
 /// Units tiling `r` (paragraphs, split further at sentences opening with a strong cue).
 fn units(text: &str, r: Span) -> Vec<Unit> {
     let b = text.as_bytes();
-    // Paragraph starts: first non-blank byte after a blank line.
-    let mut starts = vec![r.start];
+    // Paragraph starts: first non-blank byte after a blank line. The first unit's analysis
+    // starts at its first non-blank byte; its span still starts at `r.start` (tiling).
+    let mut first = r.start;
+    while first < r.end && b[first].is_ascii_whitespace() {
+        first += 1;
+    }
+    if first == r.end {
+        first = r.start;
+    }
+    let mut starts = vec![first];
     let mut last_nl: Option<usize> = None;
     for nl in memchr_iter(b'\n', &b[r.start..r.end]) {
         let nl = r.start + nl;
@@ -64,6 +72,9 @@ fn units(text: &str, r: Span) -> Vec<Unit> {
     for (i, &s) in starts.iter().enumerate() {
         let e = starts.get(i + 1).copied().unwrap_or(r.end);
         split_at_cues(text, Span::new(s, e), &mut out);
+    }
+    if let Some(u) = out.first_mut() {
+        u.span.start = r.start;
     }
     out
 }
@@ -105,6 +116,40 @@ fn split_at_cues(text: &str, para: Span, out: &mut Vec<Unit>) {
     out.push(make_unit(text, Span::new(unit_start, para.end)));
 }
 
+/// Openers that carry no meaning of their own: "Wait, another way: ..." is a new approach.
+const FILLERS: [&[u8]; 16] = [
+    b"but wait,", b"wait,", b"hmm,", b"hmm.", b"but", b"so,", b"okay,", b"ok,", b"oh,", b"ah,", b"alright,", b"now,",
+    b"well,", b"and", b"also,", b"hold on,",
+];
+
+/// The cue at `at`, looking past up to two fillers for a stronger one.
+fn unit_cue(b: &[u8], at: usize) -> Option<CueMatch> {
+    let first = cue_at(b, at);
+    if matches!(first.map(|m| m.cue), Some(Cue::Alternative | Cue::Restart | Cue::Check(_) | Cue::Conclude)) {
+        return first;
+    }
+    let mut pos = at;
+    for _ in 0..2 {
+        let Some(f) = FILLERS.iter().find(|f| b.len() >= pos + f.len() && b[pos..pos + f.len()].eq_ignore_ascii_case(f)) else {
+            break;
+        };
+        // a filler must be followed by a space
+        if b.get(pos + f.len()) != Some(&b' ') {
+            break;
+        }
+        pos += f.len();
+        while pos < b.len() && b[pos] == b' ' {
+            pos += 1;
+        }
+        if let Some(m) = cue_at(b, pos) {
+            if matches!(m.cue, Cue::Alternative | Cue::Restart | Cue::Check(_) | Cue::Conclude) {
+                return Some(CueMatch { len: m.len + (pos - at), ..m });
+            }
+        }
+    }
+    first
+}
+
 /// Skips list and emphasis markup at a unit start (`**`, `- `, `> `, `#`, quotes).
 fn skip_markup(b: &[u8], mut s: usize, end: usize) -> usize {
     while s < end && matches!(b[s], b'*' | b'#' | b'>' | b'"' | b'-' | b'_' | b' ' | b'\t') {
@@ -122,7 +167,7 @@ fn make_unit(text: &str, span: Span) -> Unit {
     let content = Span::new(span.start, e);
     let at = skip_markup(b, span.start, e);
     // The cue must lie inside the content: matching on the whole text lets a phrase run past it.
-    let cue = cue_at(&b[..e], at);
+    let cue = unit_cue(&b[..e], at);
     Unit { span, content, cue, computes: computes(&b[content.start..content.end]), answer: None }
 }
 
@@ -134,6 +179,14 @@ fn computes(s: &[u8]) -> bool {
     const OPS: [&[u8]; 6] = [b"\\frac", b"\\times", b"\\cdot", b"\\sqrt", "\u{00d7}".as_bytes(), "\u{00f7}".as_bytes()];
     if OPS.iter().any(|op| memmem::find(s, op).is_some()) {
         return true;
+    }
+    // arithmetic in words, with a number in the unit ("10 multiplied by 11 is 110")
+    if s.iter().any(|c| c.is_ascii_digit()) {
+        const WORDS: [&[u8]; 10] =
+            [b" times ", b"multipl", b"divided", b" plus ", b" minus ", b"equals", b"subtract", b"calculat", b"comput", b" sum of "];
+        if WORDS.iter().any(|w| s.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w))) {
+            return true;
+        }
     }
     // digit, optional spaces, + - * / ^, optional spaces, digit
     let mut i = 0;
@@ -186,7 +239,9 @@ fn mark_answers(text: &str, units: &mut [Unit], final_value: Option<&str>, first
     let b = text.as_bytes();
     let (boxed, _) = answer::find_boxed(text);
     let mut bi = 0;
-    let finder = final_value.filter(|v| !v.is_empty() && v.len() <= 40).map(|v| memmem::Finder::new(v.as_bytes()).into_owned());
+    // the value as written, and its other thousands-separator form ("57500" <-> "57,500")
+    let variants: Vec<String> = final_value.filter(|v| !v.is_empty() && v.len() <= 40).map(value_variants).unwrap_or_default();
+    let finders: Vec<memmem::Finder<'static>> = variants.iter().map(|v| memmem::Finder::new(v.as_bytes()).into_owned()).collect();
     for (ui, u) in units.iter_mut().enumerate() {
         let c = u.content;
         let mut found: Option<Answer> = None;
@@ -224,19 +279,38 @@ fn mark_answers(text: &str, units: &mut [Unit], final_value: Option<&str>, first
         if ui < first_eligible {
             continue;
         }
-        if let (Some(f), Some(v)) = (&finder, final_value) {
-            let mut last = None;
+        let mut last: Option<Span> = None;
+        for (f, v) in finders.iter().zip(&variants) {
             for pos in f.find_iter(seg) {
                 let at = c.start + pos;
-                if is_result(b, at, v.len()) {
+                if is_result(b, at, v.len()) && last.map_or(true, |l| at > l.start) {
                     last = Some(Span::new(at, at + v.len()));
                 }
             }
-            if let Some(span) = last {
-                u.answer = Some(Answer { text: v.to_string(), span, kind: AnswerKind::Statement });
-            }
+        }
+        if let (Some(span), Some(v)) = (last, final_value) {
+            u.answer = Some(Answer { text: v.to_string(), span, kind: AnswerKind::Statement });
         }
     }
+}
+
+/// `v`, plus its other thousands-separator form when it is an integer of four or more digits.
+fn value_variants(v: &str) -> Vec<String> {
+    let mut out = vec![v.to_string()];
+    let (sign, digits) = v.strip_prefix('-').map_or(("", v), |d| ("-", d));
+    if digits.len() >= 4 && digits.bytes().all(|c| c.is_ascii_digit()) {
+        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, ch) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(ch);
+        }
+        out.push(format!("{sign}{grouped}"));
+    } else if digits.contains(',') && digits.bytes().all(|c| c.is_ascii_digit() || c == b',') {
+        out.push(format!("{sign}{}", digits.replace(',', "")));
+    }
+    out
 }
 
 /// Is the value at `b[at..at+len]` stated as a result ("= 18", "is 18", "gives $18")?
@@ -318,7 +392,21 @@ fn statement_answer(text: &str, unit: Span) -> Option<Answer> {
         (Some(a), Some(b)) => a.max(b),
         (a, b) => a.or(b)?,
     };
-    let span = answer::value_after(&text[..unit.end], unit.start + s + vs)?;
+    let mut vs = unit.start + s + vs;
+    const ADVERBS: [&[u8]; 12] = [
+        b"indeed ", b"just ", b"also ", b"still ", b"exactly ", b"then ", b"now ", b"equal to ", b"actually ", b"simply ",
+        b"definitely ", b"clearly ",
+    ];
+    loop {
+        while vs < unit.end && b[vs] == b' ' {
+            vs += 1;
+        }
+        match ADVERBS.iter().find(|a| b.len() >= vs + a.len() && b[vs..vs + a.len()].eq_ignore_ascii_case(a)) {
+            Some(a) => vs += a.len(),
+            None => break,
+        }
+    }
+    let span = answer::value_after(&text[..unit.end], vs)?;
     let v = span.slice(text);
     if v.len() > 40 || !v.bytes().any(|c| c.is_ascii_digit() || c == b'\\') {
         return None;
@@ -396,8 +484,24 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
         ui = (ri + 1).min(n).max(ri);
     }
 
-    // ---- answers per unit
-    let final_value = final_answer.as_ref().map(|a| a.text.clone());
+    // ---- answers per unit. Without a final answer (a truncated trace), the value the trace
+    // keeps concluding ("So the remainder is 1.") at the end of two or more units stands in.
+    let final_value = final_answer.as_ref().map(|a| a.text.clone()).or_else(|| {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        let mut order: Vec<&str> = Vec::new();
+        for u in &us[ri.min(n)..] {
+            if let Some(a) = statement_answer(text, u.content) {
+                let v = a.span.slice(text);
+                let c = counts.entry(v).or_insert(0);
+                if *c == 0 {
+                    order.push(v);
+                }
+                *c += 1;
+            }
+        }
+        let best = order.iter().map(|v| (counts[v], *v)).filter(|(c, _)| *c >= 2).max_by_key(|(c, _)| *c);
+        best.map(|(_, v)| v.to_string())
+    });
     mark_answers(text, &mut us, final_value.as_deref(), ri);
 
     // ---- conclusion: the last Conclude unit after which no check or approach follows
@@ -626,6 +730,16 @@ mod tests {
         assert_eq!(t.solutions[0].answer.as_ref().unwrap().text, "18");
         assert_eq!(t.checks.len(), 1);
         assert_eq!(t.checks[0].kind, crate::cues::CheckKind::Verify);
+    }
+
+    #[test]
+    fn thousands_separators_match_the_final_value() {
+        assert_eq!(super::value_variants("57500"), vec!["57500".to_string(), "57,500".to_string()]);
+        assert_eq!(super::value_variants("1,234"), vec!["1,234".to_string(), "1234".to_string()]);
+        assert_eq!(super::value_variants("x+1"), vec!["x+1".to_string()]);
+        let t = parse("Okay, so I need the total.\n\nWe get 50,000 + 7,500 = 57,500.\n\nLet me check: 57,500 again.\n</think>\n\\boxed{57500}", None);
+        let verify = t.sections.iter().find(|s| s.kind == Verify).expect("a verify section");
+        assert!(&"Okay, so I need the total.\n\nWe get 50,000 + 7,500 = 57,500.\n\nLet me check: 57,500 again."[verify.span.start..].starts_with("Let me check"));
     }
 
     #[test]

@@ -1,0 +1,566 @@
+"""The ``dlcot`` command line.
+
+Commands:
+
+* ``dlcot segment IN -o OUT.jsonl``: the structure of every trace as JSON lines.
+* ``dlcot show IN [--id ID | --index N]``: one trace in the terminal, sections, solutions and
+  checks marked.
+* ``dlcot stats IN``: corpus statistics.
+
+Every command reads JSONL (plain, .gz, .zst), whole-JSON files and Parquet, or ``-`` for stdin,
+with the record layout auto-detected (see :mod:`dlcot.io`). Every input record ends up in the
+output or in the rejects file with a reason, and the summary line says ``in = out + rejected``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import IO, Iterable, Iterator, Sequence
+
+from dlcot import __version__
+
+# Exit codes: 0 ok, 1 runtime failure (bad input file), 2 usage error (argparse's own).
+EXIT_FAILURE = 1
+
+
+def _add_input_args(p: argparse.ArgumentParser, *, many: bool = False) -> None:
+    if many:
+        p.add_argument("inputs", nargs="+", metavar="IN", help="input files (JSONL[.gz|.zst], JSON, Parquet) or - for stdin")
+    else:
+        p.add_argument("input", metavar="IN", help="input file (JSONL[.gz|.zst], JSON, Parquet) or - for stdin")
+    g = p.add_argument_group("record layout (auto-detected; these override it, dotted paths allowed)")
+    g.add_argument("--problem-field", metavar="PATH", help="e.g. question, or messages")
+    g.add_argument("--response-field", metavar="PATH", help="e.g. model_answers.thinking_model or code.0")
+    g.add_argument("--answer-field", metavar="PATH", help="reference answer or reference solution, e.g. gt")
+    g.add_argument("--id-field", metavar="PATH", help="record id, e.g. idx")
+    g.add_argument(
+        "--max-record-mb", type=float, default=64.0, metavar="MB", help="records larger than this are rejected (default 64)"
+    )
+
+
+def _reader(path: str, args: argparse.Namespace):
+    from dlcot.io import RecordReader
+
+    return RecordReader(
+        path,
+        problem_field=args.problem_field,
+        response_field=args.response_field,
+        answer_field=args.answer_field,
+        id_field=args.id_field,
+        max_record_bytes=int(args.max_record_mb * 2**20),
+    )
+
+
+def _threads(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("--num-threads must be at least 1")
+    return n
+
+
+def _console(stderr: bool = True):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+class _Progress:
+    """A rich progress bar over bytes read (MB/s) and records/s, on stderr, only on a terminal."""
+
+    def __init__(self, enabled: bool, description: str):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.description = description
+        self._p = None
+
+    def __enter__(self) -> "_Progress":
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self._p = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TextColumn("{task.fields[records]:,} records ({task.fields[rate]:,.0f}/s)"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=_console(),
+                transient=False,
+            )
+            self._p.__enter__()
+        self._task = None
+        self._t0 = time.perf_counter()
+        return self
+
+    def start_file(self, name: str, total: int | None) -> None:
+        if self._p is not None:
+            self._task = self._p.add_task(f"{self.description} {name}", total=total, records=0, rate=0.0)
+
+    def update(self, bytes_done: int, records: int) -> None:
+        if self._p is not None and self._task is not None:
+            rate = records / max(time.perf_counter() - self._t0, 1e-9)
+            self._p.update(self._task, completed=bytes_done, records=records, rate=rate)
+
+    def __exit__(self, *exc) -> None:
+        if self._p is not None:
+            self._p.__exit__(*exc)
+
+
+class _AtomicWriter:
+    """Writes to ``PATH.tmp`` and renames it to ``PATH`` on success, so a crash never leaves a
+    half-written output that looks complete. ``-`` writes to stdout."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._f: IO[str]
+        if path == "-":
+            self._f = sys.stdout
+            self._tmp = None
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._tmp = f"{path}.tmp"
+            self._f = open(self._tmp, "w", encoding="utf-8", newline="\n")
+
+    def write(self, s: str) -> None:
+        self._f.write(s)
+
+    def commit(self) -> None:
+        if self._tmp is not None:
+            self._f.close()
+            os.replace(self._tmp, self.path)
+        else:
+            self._f.flush()
+
+    def abort(self) -> None:
+        if self._tmp is not None:
+            self._f.close()
+            try:
+                os.unlink(self._tmp)
+            except OSError:
+                pass
+
+
+def _rejects_path(out: str, explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    if out == "-":
+        return "rejects.jsonl"
+    p = Path(out)
+    name = p.name
+    for suffix in (".jsonl", ".json", ".ndjson"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return str(p.with_name(name + ".rejects.jsonl"))
+
+
+def _reject_line(rej, source: str) -> str:
+    return json.dumps(
+        {"source": source, "index": rej.index, "id": rej.id, "reason": rej.reason, "detail": rej.detail, "raw": rej.raw},
+        ensure_ascii=False,
+    )
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for it in items:
+        batch.append(it)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# ---------------------------------------------------------------------------------------------
+# segment
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    import dlcot
+    from dlcot.io import Record
+
+    console = _console()
+    out = _AtomicWriter(args.output)
+    rej_path = _rejects_path(args.output, args.rejects)
+    rej = _AtomicWriter(rej_path)
+    n_in = n_out = n_rej = 0
+    nbytes = 0
+    reasons: Counter = Counter()
+    t0 = time.perf_counter()
+    try:
+        with _Progress(not args.quiet, "segment") as progress:
+            for path in args.inputs:
+                reader = _reader(path, args)
+                progress.start_file(Path(path).name if path != "-" else "stdin", reader.total_bytes)
+                for batch in _batches(reader, args.batch_size):
+                    records = [r for r in batch if isinstance(r, Record)]
+                    for r in batch:
+                        if not isinstance(r, Record):
+                            rej.write(_reject_line(r, path) + "\n")
+                            reasons[r.reason] += 1
+                            n_rej += 1
+                    n_in += len(batch)
+                    if records:
+                        structures = dlcot.parse_batch_json(
+                            [r.response for r in records],
+                            problems=[r.problem for r in records],
+                            num_threads=args.num_threads,
+                        )
+                        refs = [dlcot.extract_reference(r.answer) if r.answer is not None else None for r in records]
+                        for r, s, ref in zip(records, structures, refs):
+                            head = {
+                                "id": r.id,
+                                "index": r.index,
+                                "generation": r.generation,
+                                "layout": r.layout,
+                                "reference": ref,
+                            }
+                            # splice the core's JSON object into the record head without re-parsing it
+                            out.write(json.dumps(head, ensure_ascii=False)[:-1] + "," + s[1:] + "\n")
+                            nbytes += len(r.response.encode("utf-8", "surrogatepass"))
+                        n_out += len(records)
+                    progress.update(reader.bytes_read, n_in)
+    except BaseException:
+        out.abort()
+        rej.abort()
+        raise
+    out.commit()
+    rej.commit()
+    dt = time.perf_counter() - t0
+    if not args.quiet or True:
+        why = ", ".join(f"{k}: {v}" for k, v in reasons.most_common()) or "none"
+        console.print(
+            f"[bold]segment[/]: in {n_in:,} = out {n_out:,} + rejected {n_rej:,} ({why}); "
+            f"{nbytes / 1e6:,.1f} MB of responses in {dt:,.2f} s ({nbytes / 1e6 / max(dt, 1e-9):,.1f} MB/s). "
+            f"Output: {args.output}; rejects: {rej_path}"
+        )
+    assert n_in == n_out + n_rej
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# stats
+
+
+def _percentiles(values: Sequence[float], qs=(50, 90, 99)) -> list[float]:
+    if not values:
+        return [0.0 for _ in qs]
+    v = sorted(values)
+    return [v[min(len(v) - 1, int(round(q / 100 * (len(v) - 1))))] for q in qs]
+
+
+def collect_stats(paths: Sequence[str], args: argparse.Namespace) -> dict:
+    """Corpus statistics over every record of ``paths`` (what ``dlcot stats`` prints)."""
+    import dlcot
+    from dlcot.io import Record
+
+    lengths: list[int] = []
+    n_sol: list[int] = []
+    n_chk: list[int] = []
+    layouts: Counter = Counter()
+    formats: Counter = Counter()
+    issues: Counter = Counter()
+    traces_with_issue: Counter = Counter()
+    section_chars: Counter = Counter()
+    rejects: Counter = Counter()
+    with_answer = with_reference = 0
+    n_records = 0
+    for path in paths:
+        reader = _reader(path, args)
+        for batch in _batches(reader, args.batch_size):
+            recs = [r for r in batch if isinstance(r, Record)]
+            for r in batch:
+                if not isinstance(r, Record):
+                    rejects[r.reason] += 1
+            n_records += len(batch)
+            traces = dlcot.parse_batch(
+                [r.response for r in recs], problems=[r.problem for r in recs], num_threads=args.num_threads
+            )
+            for r, t in zip(recs, traces):
+                layouts[r.layout] += 1
+                formats[t.format] += 1
+                lengths.append(len(t))
+                n_sol.append(len(t.solutions))
+                n_chk.append(len(t.checks))
+                with_answer += t.final_answer is not None
+                with_reference += r.answer is not None
+                kinds = [i.kind for i in t.issues]
+                issues.update(kinds)
+                traces_with_issue.update(set(kinds))
+                for s in t.sections:
+                    section_chars[s.kind] += s.end - s.start
+    n = len(lengths)
+    total_chars = sum(lengths) or 1
+
+    def dist(v: Sequence[int]) -> dict:
+        p50, p90, p99 = _percentiles(v)
+        return {
+            "mean": (sum(v) / len(v)) if v else 0.0,
+            "p50": p50,
+            "p90": p90,
+            "p99": p99,
+            "max": max(v) if v else 0,
+        }
+
+    return {
+        "records": n_records,
+        "traces": n,
+        "rejected": sum(rejects.values()),
+        "reject_reasons": dict(rejects.most_common()),
+        "layouts": dict(layouts.most_common()),
+        "formats": dict(formats.most_common()),
+        "chars": dist(lengths),
+        "solutions_per_trace": dist(n_sol),
+        "checks_per_trace": dist(n_chk),
+        "share_with_final_answer": with_answer / n if n else 0.0,
+        "share_with_reference": with_reference / n if n else 0.0,
+        "section_share_of_chars": {k: section_chars[k] / total_chars for k in ("restate", "understand", "explore", "verify", "conclude")},
+        "issues": dict(issues.most_common()),
+        "traces_with_issue": dict(traces_with_issue.most_common()),
+    }
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    stats = collect_stats(args.inputs, args)
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    from rich.table import Table
+
+    console = _console(stderr=False)
+    n = stats["traces"] or 1
+    t = Table(title=f"dlcot stats: {', '.join(args.inputs)}", show_header=True, header_style="bold")
+    t.add_column("measure")
+    t.add_column("value", overflow="fold")
+    t.add_row("records in", f"{stats['records']:,} ({stats['traces']:,} traces, {stats['rejected']:,} rejected)")
+    if stats["reject_reasons"]:
+        t.add_row("reject reasons", ", ".join(f"{k} {v:,}" for k, v in stats["reject_reasons"].items()))
+    t.add_row("layouts", ", ".join(f"{k} {v:,}" for k, v in stats["layouts"].items()))
+    t.add_row("formats", ", ".join(f"{k} {v:,}" for k, v in stats["formats"].items()))
+    for key, label in (("chars", "length (chars)"), ("solutions_per_trace", "solutions / trace"), ("checks_per_trace", "checks / trace")):
+        d = stats[key]
+        t.add_row(label, f"mean {d['mean']:,.1f}  p50 {d['p50']:,}  p90 {d['p90']:,}  p99 {d['p99']:,}  max {d['max']:,}")
+    t.add_row("with a final answer", f"{stats['share_with_final_answer']:.1%}")
+    t.add_row("with a reference answer", f"{stats['share_with_reference']:.1%}")
+    t.add_row("chars by section", "  ".join(f"{k} {v:.1%}" for k, v in stats["section_share_of_chars"].items()))
+    t.add_row(
+        "issues (traces with it)",
+        "\n".join(f"{k}: {v:,} ({v / n:.1%})" for k, v in stats["traces_with_issue"].items()) or "none",
+    )
+    console.print(t)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# show
+
+SECTION_STYLE = {
+    "restate": "cyan",
+    "understand": "blue",
+    "explore": "green",
+    "verify": "yellow",
+    "conclude": "magenta",
+}
+
+
+def render_trace(trace, *, title: str = "", max_chars: int | None = None):
+    """A rich renderable of one trace: a margin names the section, the solution (S1, S2, ..) or
+    check (C1 verify, ..) each line belongs to; answers are underlined."""
+    from rich.console import Group
+    from rich.rule import Rule
+    from rich.table import Table
+    from rich.text import Text
+
+    text = trace.text
+    sols = trace.solutions
+    chks = trace.checks
+    secs = trace.sections
+
+    def find(spans, pos):
+        for s in spans:
+            if s.start <= pos < s.end:
+                return s
+        return None
+
+    rows = Table.grid(padding=(0, 1))
+    rows.add_column(width=20, no_wrap=True, style="dim")
+    rows.add_column(ratio=1)
+    pos = 0
+    limit = len(text) if max_chars is None else min(len(text), max_chars)
+    last_label = None
+    answer_spans = [s.answer_span for s in sols if s.answer_span] + (
+        [trace.final_answer_span] if trace.final_answer_span else []
+    )
+    while pos < limit:
+        nl = text.find("\n", pos)
+        end = len(text) if nl < 0 else nl + 1
+        line = text[pos:end].rstrip("\n")
+        sec = find(secs, pos)
+        chk = next((c for c in chks if c.start <= pos < c.end and c.solution is None), None)
+        sol = find(sols, pos)
+        if chk is not None:
+            label, marker = f"C{chk.index + 1} {chk.kind}", ("check", chk.index)
+        elif sol is not None:
+            label, marker = f"S{sol.index + 1}" + (" restart" if sol.restart else (" alt" if sol.cue else "")), ("sol", sol.index)
+        else:
+            label, marker = "", None
+        style = SECTION_STYLE.get(sec.kind, "") if sec else ""
+        if marker != last_label and marker is not None:
+            if marker[0] == "sol":
+                s = sols[marker[1]]
+                rows.add_row("", Rule(f"solution {s.index + 1}" + (f" ({s.cue})" if s.cue else "") + f" -> {s.answer if s.answer is not None else 'no answer'}", style="bold", align="left"))
+            else:
+                c = chks[marker[1]]
+                rows.add_row("", Rule(f"check {c.index + 1}: {c.kind}" + (f" ({c.cue})" if c.cue else "") + (f" -> {c.answer}" if c.answer else ""), style="dim", align="left"))
+        last_label = marker
+        if not line.strip():
+            rows.add_row("", "")
+            pos = end
+            continue
+        body = Text(line, style=style)
+        for a, b in answer_spans:
+            if a < end and b > pos:
+                body.stylize("bold underline", max(a, pos) - pos, min(b, end) - pos)
+        for c in chks:
+            if c.solution is not None and c.start < end and c.end > pos:
+                body.stylize("italic", max(c.start, pos) - pos, min(c.end, end) - pos)
+        margin = Text(f"{(sec.kind if sec else ''):<10}", style=style)
+        margin.append(f" {label}" if label and (sec is None or True) else "")
+        rows.add_row(margin, body)
+        pos = end
+    legend = Text("sections: ")
+    for k, st in SECTION_STYLE.items():
+        legend.append(f"{k} ", style=st)
+    legend.append("  margin: S = solution, C = check; underline = answer; italic = check inside a solution")
+    head = Text(title + "\n", style="bold")
+    head.append(repr(trace) + "\n")
+    if trace.issues:
+        for i in trace.issues:
+            head.append(f"issue: {i.kind} at {i.start}-{i.end}: {i.message}\n", style="red")
+    parts = [head, legend, rows]
+    if max_chars is not None and len(text) > max_chars:
+        parts.append(Text(f"... {len(text) - max_chars:,} more chars (use --max-chars 0 to see all)", style="dim"))
+    return Group(*parts)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    import dlcot
+    from dlcot.io import Record
+
+    reader = _reader(args.input, args)
+    target = None
+    k = 0
+    for r in reader:
+        if not isinstance(r, Record):
+            if args.index is not None and r.index == args.index:
+                _console().print(f"[red]record {r.index} is rejected[/]: {r.reason}: {r.detail}")
+                return EXIT_FAILURE
+            continue
+        if args.id is not None:
+            if r.id == args.id:
+                target = r
+                break
+        elif args.index is not None:
+            if r.index == args.index and (args.generation is None or r.generation == args.generation):
+                target = r
+                break
+        else:
+            target = r
+            break
+        k += 1
+    if target is None:
+        what = f"id {args.id!r}" if args.id is not None else f"index {args.index}"
+        _console().print(f"[red]no record with {what} in {args.input}[/] ({reader.records_seen:,} records read)")
+        return EXIT_FAILURE
+    trace = dlcot.parse(target.response, problem=target.problem)
+    from rich.console import Console
+
+    console = Console(no_color=args.no_color, highlight=False, width=args.width)
+    title = f"{args.input} | id {target.id} | index {target.index}" + (
+        f" | generation {target.generation}" if target.generation is not None else ""
+    )
+    if target.answer is not None:
+        title += f" | reference {dlcot.extract_reference(target.answer)!r}"
+    console.print(render_trace(trace, title=title, max_chars=args.max_chars or None))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dlcot",
+        description="Deconstruct long chain-of-thought traces: segment, inspect, and (soon) prune them.",
+    )
+    p.add_argument("--version", action="version", version=f"dlcot {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("segment", help="write the structure of every trace as JSON lines")
+    _add_input_args(s, many=True)
+    s.add_argument("-o", "--output", required=True, help="output JSONL path, or - for stdout")
+    s.add_argument("--rejects", help="rejects JSONL path (default: OUT with .rejects.jsonl)")
+    s.add_argument("--batch-size", type=int, default=512, help="records per Rust batch call (default 512)")
+    s.add_argument("--num-threads", type=_threads, default=None, help="threads (default: DLCOT_NUM_THREADS or all cores)")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_segment)
+
+    sh = sub.add_parser("show", help="print one trace with its structure marked")
+    _add_input_args(sh)
+    which = sh.add_mutually_exclusive_group()
+    which.add_argument("--id", help="the record id to show")
+    which.add_argument("--index", type=int, help="the 0-based record index to show")
+    sh.add_argument("--generation", type=int, help="with --index: which generation of a multi-generation record")
+    sh.add_argument("--max-chars", type=int, default=20000, help="show at most this many chars (0: all; default 20000)")
+    sh.add_argument("--width", type=int, default=None, help="terminal width")
+    sh.add_argument("--no-color", action="store_true", help="plain text (margin labels only)")
+    sh.set_defaults(func=cmd_show)
+
+    st = sub.add_parser("stats", help="corpus statistics")
+    _add_input_args(st, many=True)
+    st.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    st.add_argument("--batch-size", type=int, default=512, help=argparse.SUPPRESS)
+    st.add_argument("--num-threads", type=_threads, default=None, help="threads (default: all cores)")
+    st.set_defaults(func=cmd_stats)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "batch_size", 1) < 1:
+        parser.error("--batch-size must be at least 1")
+    from dlcot.io import LayoutError
+
+    try:
+        return args.func(args)
+    except LayoutError as e:
+        _console().print(f"[red]error:[/] {e}")
+        return EXIT_FAILURE
+    except FileNotFoundError as e:
+        _console().print(f"[red]error:[/] no such file: {e.filename or e}")
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        _console().print("[yellow]interrupted[/]: outputs not written")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
