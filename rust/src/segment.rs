@@ -684,24 +684,30 @@ fn trim_end(b: &[u8], s: Span) -> Span {
     Span::new(s.start, e)
 }
 
-/// One issue per paragraph (of 32+ bytes) that occurs three or more times; at most ten.
+/// One `repetition` issue when paragraphs (of 32+ bytes) occur three or more times: a
+/// degenerate loop. Its span runs from the first third occurrence to the last repeat.
 fn repetition_issues(text: &str, us: &[Unit], issues: &mut Vec<Issue>) {
-    let mut seen: HashMap<u64, (usize, usize)> = HashMap::new(); // hash -> (count, first unit)
-    for (k, u) in us.iter().enumerate() {
+    let mut seen: HashMap<u64, usize> = HashMap::new();
+    let (mut first, mut last, mut distinct, mut most) = (None::<Span>, None::<Span>, 0usize, 0usize);
+    for u in us {
         let s = u.content.slice(text);
         if s.len() < 32 {
             continue;
         }
-        let e = seen.entry(xxhash_rust::xxh3::xxh3_64(s.as_bytes())).or_insert((0, k));
-        e.0 += 1;
+        let c = seen.entry(xxhash_rust::xxh3::xxh3_64(s.as_bytes())).or_insert(0);
+        *c += 1;
+        if *c >= 3 {
+            first.get_or_insert(u.content);
+            last = Some(u.content);
+            distinct += (*c == 3) as usize;
+            most = most.max(*c);
+        }
     }
-    let mut reps: Vec<(usize, usize)> = seen.values().filter(|(c, _)| *c >= 3).map(|&(c, k)| (k, c)).collect();
-    reps.sort_unstable();
-    for (k, count) in reps.into_iter().take(10) {
+    if let (Some(f), Some(l)) = (first, last) {
         issues.push(Issue {
             kind: IssueKind::Repetition,
-            span: us[k].content,
-            message: format!("this paragraph occurs {count} times"),
+            span: Span::new(f.start, l.end),
+            message: format!("{distinct} paragraph(s) occur three or more times (one {most} times): a degenerate loop"),
         });
     }
 }
