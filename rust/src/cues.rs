@@ -135,11 +135,27 @@ pub const CUES: &[(&str, Cue)] = &[
     ("a simpler way", Alternative),
     ("a simpler approach", Alternative),
     ("let me try a different", Alternative),
-    ("let me try another", Alternative),
+    ("let me try another approach", Alternative),
+    ("let me try another method", Alternative),
+    ("let me try another way", Alternative),
+    ("let me try another angle", Alternative),
+    ("let me try another strategy", Alternative),
+    ("let me try to think differently", Alternative),
+    ("let me try to think about the problem differently", Alternative),
+    ("let me try to think about this differently", Alternative),
+    ("let me try to approach it differently", Alternative),
+    ("let me try to approach this differently", Alternative),
+    ("maybe i need to think differently", Alternative),
+    ("maybe i need to approach this differently", Alternative),
+    ("perhaps i need to think differently", Alternative),
+    ("i need to think differently", Alternative),
+    ("let's think about it differently", Alternative),
     ("let me try something else", Alternative),
     ("let me try a new", Alternative),
     ("let's try a different", Alternative),
-    ("let's try another", Alternative),
+    ("let's try another approach", Alternative),
+    ("let's try another method", Alternative),
+    ("let's try another way", Alternative),
     ("let me think differently", Alternative),
     ("let me think of another", Alternative),
     ("let me think of a different", Alternative),
@@ -346,6 +362,10 @@ pub const CUES: &[(&str, Cue)] = &[
     ("now, let me verify", Check(Verify)),
     ("now, let's check", Check(Verify)),
     ("now, let's verify", Check(Verify)),
+    ("wait, is that right", Check(Verify)),
+    ("wait, is that correct", Check(Verify)),
+    ("is that right", Check(Verify)),
+    ("is that correct", Check(Verify)),
     ("let me plug", Check(Substitute)),
     ("let me substitute", Check(Substitute)),
     ("let me try plugging", Check(Substitute)),
@@ -439,6 +459,8 @@ pub const CUES: &[(&str, Cue)] = &[
     ("maybe i'm overcomplicating", Check(Negate)),
     ("this is redundant", Check(Negate)),
     // --- re-examination (a check only once an answer exists) ---
+    ("wait, no,", Reflect),
+    ("wait, no.", Reflect),
     ("wait,", Reflect),
     ("wait.", Reflect),
     ("wait a", Reflect),
@@ -543,16 +565,25 @@ pub fn cue_at(text: &[u8], at: usize) -> Option<CueMatch> {
         return None;
     }
     let lex = lexicon();
-    let input = Input::new(text).span(at..text.len()).anchored(Anchored::Yes);
-    let m = lex.ac.find(input)?;
-    let end = m.end();
-    let last = text[end - 1];
-    // "checking" must not match "checkings"; "wait" must not match "waiting".
-    if last.is_ascii_alphanumeric() && end < text.len() && (text[end].is_ascii_alphanumeric() || text[end] == b'-') {
-        return None;
+    let mut limit = text.len();
+    // The longest phrase that ends on a word boundary: when the longest match fails the
+    // boundary test ("wait, no" in "wait, now"), a shorter phrase ("wait,") may still hold.
+    loop {
+        let input = Input::new(&text[..limit]).span(at..limit).anchored(Anchored::Yes);
+        let m = lex.ac.find(input)?;
+        let end = m.end();
+        let last = text[end - 1];
+        // "checking" must not match "checkings"; "wait" must not match "waiting".
+        if last.is_ascii_alphanumeric() && end < text.len() && (text[end].is_ascii_alphanumeric() || text[end] == b'-') {
+            if end - 1 <= at {
+                return None;
+            }
+            limit = end - 1;
+            continue;
+        }
+        let pattern = m.pattern().as_usize();
+        return Some(CueMatch { cue: lex.cues[pattern].1, len: end - at, pattern });
     }
-    let pattern = m.pattern().as_usize();
-    Some(CueMatch { cue: lex.cues[pattern].1, len: end - at, pattern })
 }
 
 #[cfg(test)]
@@ -572,6 +603,9 @@ mod tests {
     #[test]
     fn word_boundary_and_curly_apostrophe() {
         assert_eq!(cue_at(b"Waiting for", 0), None);
+        // the longest phrase fails the boundary, a shorter one holds
+        assert_eq!(cue_at(b"Wait, now we see", 0).unwrap().phrase(), "wait,");
+        assert_eq!(cue_at(b"Let me try another value", 0), None);
         assert_eq!(cue_at("Let\u{2019}s check this".as_bytes(), 0).unwrap().cue, Check(Verify));
         assert_eq!(cue_at(b"x", 5), None);
     }

@@ -147,8 +147,19 @@ fn unit_cue(b: &[u8], at: usize) -> Option<CueMatch> {
             }
         }
     }
+    // "Maybe I should think about this differently." : a change of approach announced
+    // mid-sentence, within the first words
+    let head = &b[at..b.len().min(at + 90)];
+    let head = &head[..memchr::memchr3(b'.', b'?', b'\n', head).unwrap_or(head.len())];
+    if head.windows(11).any(|w| w.eq_ignore_ascii_case(b"differently")) {
+        if let Some(m) = DIFFERENTLY.get_or_init(|| cue_at(b"let me think differently", 0)).as_ref() {
+            return Some(CueMatch { len: 0, ..*m });
+        }
+    }
     first
 }
+
+static DIFFERENTLY: std::sync::OnceLock<Option<CueMatch>> = std::sync::OnceLock::new();
 
 /// Skips list and emphasis markup at a unit start (`**`, `- `, `> `, `#`, quotes).
 fn skip_markup(b: &[u8], mut s: usize, end: usize) -> usize {
