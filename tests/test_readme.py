@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
@@ -16,11 +14,12 @@ def test_readme_has_python_blocks():
     assert len(BLOCKS) >= 2
 
 
-@pytest.mark.parametrize("i", range(len(BLOCKS)))
-def test_readme_block_runs(i, monkeypatch):
+def test_readme_blocks_run_in_order(monkeypatch):
+    """The blocks read as one session (later blocks use names from earlier ones)."""
     monkeypatch.chdir(ROOT)  # blocks use repository-relative paths (examples/...)
     namespace: dict = {}
-    exec(compile(BLOCKS[i], f"README.md block {i}", "exec"), namespace)
+    for i, block in enumerate(BLOCKS):
+        exec(compile(block, f"README.md python block {i}", "exec"), namespace)
 
 
 def test_readme_setup_commands_and_ci_agree():

@@ -550,10 +550,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except LayoutError as e:
-        _console().print(f"[red]error:[/] {e}")
+        from rich.markup import escape
+
+        _console().print(f"[red]error:[/] {escape(str(e))}")
         return EXIT_FAILURE
     except FileNotFoundError as e:
-        _console().print(f"[red]error:[/] no such file: {e.filename or e}")
+        from rich.markup import escape
+
+        _console().print(f"[red]error:[/] no such file: {escape(str(e.filename or e))}")
         return EXIT_FAILURE
     except KeyboardInterrupt:
         _console().print("[yellow]interrupted[/]: outputs not written")

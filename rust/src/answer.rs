@@ -134,16 +134,91 @@ pub fn extract_answer(text: &str) -> Option<Answer> {
 
 /// Answer phrases without `\boxed`, strongest kind first.
 pub(crate) fn extract_unboxed(text: &str) -> Option<Answer> {
-    if let Some(a) = phrase_answer(text, &FINAL_PHRASES, AnswerKind::FinalAnswerPhrase) {
-        return Some(a);
+    let hits = answer_hits(text);
+    // "the final answer is X"
+    for h in hits.iter().rev().filter(|h| h.is_final) {
+        if let Some(v) = h.value {
+            if let Some(span) = value_after(text, v) {
+                return Some(answer_at(text, span, AnswerKind::FinalAnswerPhrase));
+            }
+        }
+        break;
     }
-    if let Some(a) = heading_answer(text) {
-        return Some(a);
+    // "**Final Answer**" heading, then its line
+    if let Some(h) = hits.iter().rev().find(|h| h.is_final) {
+        if let Some(a) = heading_answer(text, h.after) {
+            return Some(a);
+        }
     }
-    if let Some(a) = phrase_answer(text, &ANSWER_PHRASES, AnswerKind::AnswerPhrase) {
-        return Some(a);
+    // "the answer is X"
+    if let Some(span) = hits.iter().rev().filter_map(|h| h.value.and_then(|v| value_after(text, v))).next() {
+        return Some(answer_at(text, span, AnswerKind::AnswerPhrase));
     }
     hashes_answer(text)
+}
+
+/// An occurrence of the word "answer" (any case), possibly "final answer", and where its value
+/// starts when a linking phrase follows ("is", "should be", ":", "=").
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hit {
+    pub start: usize,
+    pub after: usize,
+    pub value: Option<usize>,
+    pub is_final: bool,
+}
+
+const LINKS: [&[u8]; 9] =
+    [b" is:", b" is", b" should be", b" would be", b" will be", b" must be", b" =", b":", b"**:"];
+
+/// Every "answer" word in `text`, in order. One SIMD memmem pass per case of "nswer" (the
+/// first letter is checked separately), so this runs at memory speed on any text.
+pub(crate) fn answer_hits(text: &str) -> Vec<Hit> {
+    let b = text.as_bytes();
+    let mut hits = Vec::new();
+    for needle in [&b"nswer"[..], &b"NSWER"[..]] {
+        for p in memmem::find_iter(b, needle) {
+            if p == 0 || !b[p - 1].eq_ignore_ascii_case(&b'a') {
+                continue;
+            }
+            let a = p - 1;
+            let after = p + 5;
+            if (a > 0 && b[a - 1].is_ascii_alphanumeric()) || b.get(after).map_or(false, |c| c.is_ascii_alphanumeric()) {
+                continue; // "answers", "answered"
+            }
+            let is_final = a >= 6 && b[a - 6..a].eq_ignore_ascii_case(b"final ");
+            let value = LINKS.iter().find_map(|l| {
+                let end = after + l.len();
+                let ok = end <= b.len()
+                    && b[after..end].eq_ignore_ascii_case(l)
+                    && !(l[l.len() - 1].is_ascii_alphabetic() && b.get(end).map_or(false, |c| c.is_ascii_alphanumeric() || *c == b'\''));
+                ok.then_some(end)
+            });
+            hits.push(Hit { start: if is_final { a - 6 } else { a }, after, value, is_final });
+        }
+    }
+    hits.sort_unstable_by_key(|h| h.start);
+    hits
+}
+
+/// `**Final Answer**` (or `Final Answer` on its own line) followed by the answer line; `at` is
+/// the byte after "final answer".
+fn heading_answer(text: &str, at: usize) -> Option<Answer> {
+    let hay = text.as_bytes();
+    let mut i = at;
+    // skip `**`, `:`, spaces and newlines up to the next content line
+    while i < hay.len() && matches!(hay[i], b'*' | b':' | b' ' | b'\t' | b'\n' | b'\r' | b'#') {
+        i += 1;
+    }
+    let span = value_after(text, i)?;
+    // "**Final Answer**\nThe answer is 3.5." : the phrase inside the heading's line wins
+    let line_end = memchr::memchr(b'\n', &hay[span.start..]).map_or(hay.len(), |p| span.start + p);
+    let line = &text[..line_end];
+    if let Some(v) = answer_hits(&line[span.start..]).iter().rev().find_map(|h| h.value) {
+        if let Some(s2) = value_after(line, span.start + v) {
+            return Some(answer_at(text, s2, AnswerKind::FinalAnswerHeading));
+        }
+    }
+    Some(answer_at(text, span, AnswerKind::FinalAnswerHeading))
 }
 
 /// Extracts the bare reference answer from a reference field that may be a bare answer
@@ -173,55 +248,6 @@ fn answer_at(text: &str, raw: Span, kind: AnswerKind) -> Answer {
     let value = span.slice(text);
     let value = mc_letter(value).unwrap_or(value);
     Answer { text: value.to_string(), span, kind }
-}
-
-const FINAL_PHRASES: [&str; 4] =
-    ["final answer is", "final answer:", "final answer would be", "final answer should be"];
-const ANSWER_PHRASES: [&str; 8] = [
-    "answer is",
-    "answer should be",
-    "answer would be",
-    "answer will be",
-    "answer must be",
-    "answer:",
-    "answer =",
-    "answer is:",
-];
-
-/// Last occurrence (ASCII case-insensitive) of any phrase, and the value after it.
-fn phrase_answer(text: &str, phrases: &[&str], kind: AnswerKind) -> Option<Answer> {
-    let hay = text.as_bytes();
-    let mut best: Option<(usize, usize)> = None; // (phrase start, value start)
-    for p in phrases {
-        if let Some(pos) = rfind_ci(hay, p.as_bytes()) {
-            if best.map_or(true, |(s, _)| pos > s) {
-                best = Some((pos, pos + p.len()));
-            }
-        }
-    }
-    let (_, vstart) = best?;
-    let span = value_after(text, vstart)?;
-    Some(answer_at(text, span, kind))
-}
-
-/// `**Final Answer**` (or `Final Answer` on its own line) followed by the answer line.
-fn heading_answer(text: &str) -> Option<Answer> {
-    let hay = text.as_bytes();
-    let pos = rfind_ci(hay, b"final answer")?;
-    let mut i = pos + "final answer".len();
-    // skip `**`, `:`, spaces and newlines up to the next content line
-    while i < hay.len() && matches!(hay[i], b'*' | b':' | b' ' | b'\t' | b'\n' | b'\r' | b'#') {
-        i += 1;
-    }
-    let span = value_after(text, i)?;
-    // "**Final Answer**\nThe answer is 3.5." : the phrase inside the heading's line wins
-    let line_end = memchr::memchr(b'\n', &hay[span.start..]).map_or(hay.len(), |p| span.start + p);
-    if let Some(a) = phrase_answer(&text[..line_end], &ANSWER_PHRASES, AnswerKind::FinalAnswerHeading) {
-        if a.span.start >= span.start {
-            return Some(a);
-        }
-    }
-    Some(answer_at(text, span, AnswerKind::FinalAnswerHeading))
 }
 
 /// GSM8K's `#### N`.
@@ -331,22 +357,6 @@ fn clean_value(s: &str) -> &str {
     let s = s.trim().trim_matches('$').trim();
     let s = s.strip_prefix("\\(").and_then(|x| x.strip_suffix("\\)")).unwrap_or(s);
     s.trim()
-}
-
-/// Last ASCII-case-insensitive occurrence of `needle` (lower-case ASCII) in `hay`.
-fn rfind_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
-        return None;
-    }
-    let first = needle[0];
-    let mut i = hay.len() - needle.len() + 1;
-    while i > 0 {
-        i -= 1;
-        if hay[i].to_ascii_lowercase() == first && hay[i..i + needle.len()].eq_ignore_ascii_case(needle) {
-            return Some(i);
-        }
-    }
-    None
 }
 
 #[cfg(test)]

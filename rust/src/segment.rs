@@ -33,7 +33,6 @@ struct Unit {
     span: Span,
     content: Span,
     cue: Option<CueMatch>,
-    computes: bool,
     answer: Option<Answer>,
 }
 
@@ -83,19 +82,24 @@ fn units(text: &str, r: Span) -> Vec<Unit> {
 fn split_at_cues(text: &str, para: Span, out: &mut Vec<Unit>) {
     let b = text.as_bytes();
     let mut unit_start = para.start;
-    let mut i = para.start;
-    while i + 1 < para.end {
-        let c = b[i];
-        // a sentence end followed by whitespace, or a line break
-        let boundary = match c {
-            b'.' | b'?' | b'!' => b[i + 1] == b' ' || b[i + 1] == b'\n',
-            b'\n' => true,
-            _ => false,
-        };
-        i += 1;
-        if !boundary {
+    let body = &b[para.start..para.end];
+    // candidate sentence ends: `.`, `?`, `\n` (one SIMD pass), and the rarer `!`
+    let mut ends: Vec<usize> = memchr::memchr3_iter(b'.', b'?', b'\n', body).collect();
+    if memchr::memchr(b'!', body).is_some() {
+        ends.extend(memchr_iter(b'!', body));
+        ends.sort_unstable();
+    }
+    let mut resume = para.start;
+    for e in ends {
+        let i = para.start + e;
+        if i < resume || i + 1 >= para.end {
             continue;
         }
+        // a sentence end followed by whitespace, or a line break
+        if b[i] != b'\n' && b[i + 1] != b' ' && b[i + 1] != b'\n' {
+            continue;
+        }
+        let i = i + 1;
         let mut s = i;
         while s < para.end && matches!(b[s], b' ' | b'\n' | b'\t' | b'\r') {
             s += 1;
@@ -111,7 +115,7 @@ fn split_at_cues(text: &str, para: Span, out: &mut Vec<Unit>) {
                 unit_start = s;
             }
         }
-        i = s.max(i);
+        resume = s;
     }
     out.push(make_unit(text, Span::new(unit_start, para.end)));
 }
@@ -179,30 +183,39 @@ fn make_unit(text: &str, span: Span) -> Unit {
     let at = skip_markup(b, span.start, e);
     // The cue must lie inside the content: matching on the whole text lets a phrase run past it.
     let cue = unit_cue(&b[..e], at);
-    Unit { span, content, cue, computes: computes(&b[content.start..content.end]), answer: None }
+    Unit { span, content, cue, answer: None }
 }
 
-/// Does this unit compute? An `=`, a LaTeX operator, or digit-operator-digit.
+/// Does this unit compute? An `=`, a LaTeX operator, digit-operator-digit, or arithmetic in
+/// words ("10 multiplied by 11") in a unit with a number. One automaton pass plus one byte pass.
 fn computes(s: &[u8]) -> bool {
+    static OPS: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    // patterns 0..7 compute by themselves; the rest (word stems, case-robust: no first letter)
+    // only with a digit in the unit
+    const STRONG: usize = 7;
+    let ac = OPS.get_or_init(|| {
+        aho_corasick::AhoCorasick::new([
+            "=", "\\frac", "\\times", "\\cdot", "\\sqrt", "\u{00d7}", "\u{00f7}", " times ", "ultipl", "ivided", " plus ",
+            " minus ", "quals", "ubtract", "alculat", "omput", " sum of ",
+        ])
+        .expect("valid patterns")
+    });
     if memchr::memchr(b'=', s).is_some() {
         return true;
     }
-    const OPS: [&[u8]; 6] = [b"\\frac", b"\\times", b"\\cdot", b"\\sqrt", "\u{00d7}".as_bytes(), "\u{00f7}".as_bytes()];
-    if OPS.iter().any(|op| memmem::find(s, op).is_some()) {
-        return true;
-    }
-    // arithmetic in words, with a number in the unit ("10 multiplied by 11 is 110")
-    if s.iter().any(|c| c.is_ascii_digit()) {
-        const WORDS: [&[u8]; 10] =
-            [b" times ", b"multipl", b"divided", b" plus ", b" minus ", b"equals", b"subtract", b"calculat", b"comput", b" sum of "];
-        if WORDS.iter().any(|w| s.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w))) {
+    let mut word = false;
+    for m in ac.find_iter(s) {
+        if m.pattern().as_usize() < STRONG {
             return true;
         }
+        word = true;
     }
-    // digit, optional spaces, + - * / ^, optional spaces, digit
+    let mut has_digit = false;
     let mut i = 0;
     while i < s.len() {
         if s[i].is_ascii_digit() {
+            has_digit = true;
+            // digit, optional spaces, + - * / ^, optional spaces, digit
             let mut j = i + 1;
             while j < s.len() && s[j] == b' ' {
                 j += 1;
@@ -219,7 +232,7 @@ fn computes(s: &[u8]) -> bool {
         }
         i += 1;
     }
-    false
+    word && has_digit
 }
 
 /// Lower-cased words of three or more letters.
@@ -241,18 +254,30 @@ fn overlap(s: &str, problem: &HashSet<String>) -> f64 {
     }
 }
 
-const ANSWER_PHRASES: [&str; 6] =
-    ["answer is", "answer should be", "answer would be", "answer will be", "answer must be", "answer:"];
-
 /// Finds the answers stated in each unit (boxed, an answer phrase, or the final value as a
 /// result) and stores the last one of each unit.
-fn mark_answers(text: &str, units: &mut [Unit], final_value: Option<&str>, first_eligible: usize) {
+fn mark_answers(text: &str, units: &mut [Unit], boxed: &[answer::Boxed], final_value: Option<&str>, first_eligible: usize) {
     let b = text.as_bytes();
-    let (boxed, _) = answer::find_boxed(text);
+    let hits: Vec<answer::Hit> = answer::answer_hits(text).into_iter().filter(|h| h.value.is_some()).collect();
+    let mut hi = 0;
     let mut bi = 0;
     // the value as written, and its other thousands-separator form ("57500" <-> "57,500")
     let variants: Vec<String> = final_value.filter(|v| !v.is_empty() && v.len() <= 40).map(value_variants).unwrap_or_default();
-    let finders: Vec<memmem::Finder<'static>> = variants.iter().map(|v| memmem::Finder::new(v.as_bytes()).into_owned()).collect();
+    // every place the final value is stated as a result, in one pass per variant
+    let mut results: Vec<Span> = Vec::new();
+    if let (Some(first), Some(last)) = (units.get(first_eligible), units.last()) {
+        let region = Span::new(first.span.start, last.span.end);
+        for v in &variants {
+            for pos in memmem::find_iter(&b[region.start..region.end], v.as_bytes()) {
+                let at = region.start + pos;
+                if is_result(b, at, v.len()) {
+                    results.push(Span::new(at, at + v.len()));
+                }
+            }
+        }
+        results.sort_unstable();
+    }
+    let mut ri = 0;
     for (ui, u) in units.iter_mut().enumerate() {
         let c = u.content;
         let mut found: Option<Answer> = None;
@@ -271,15 +296,15 @@ fn mark_answers(text: &str, units: &mut [Unit], final_value: Option<&str>, first
             u.answer = found;
             continue;
         }
-        let seg = &b[c.start..c.end];
         // "the answer is X": the last phrase in the unit
+        while hi < hits.len() && hits[hi].start < c.start {
+            hi += 1;
+        }
         let mut phrase_at: Option<usize> = None;
-        for p in ANSWER_PHRASES {
-            if let Some(pos) = rfind_ci(seg, p.as_bytes()) {
-                if phrase_at.map_or(true, |q| c.start + pos + p.len() > q) {
-                    phrase_at = Some(c.start + pos + p.len());
-                }
-            }
+        let mut k = hi;
+        while k < hits.len() && hits[k].value.map_or(false, |v| v <= c.end) {
+            phrase_at = hits[k].value;
+            k += 1;
         }
         if let Some(vs) = phrase_at {
             if let Some(span) = answer::value_after(&text[..c.end], vs) {
@@ -290,14 +315,13 @@ fn mark_answers(text: &str, units: &mut [Unit], final_value: Option<&str>, first
         if ui < first_eligible {
             continue;
         }
+        while ri < results.len() && results[ri].start < c.start {
+            ri += 1;
+        }
         let mut last: Option<Span> = None;
-        for (f, v) in finders.iter().zip(&variants) {
-            for pos in f.find_iter(seg) {
-                let at = c.start + pos;
-                if is_result(b, at, v.len()) && last.map_or(true, |l| at > l.start) {
-                    last = Some(Span::new(at, at + v.len()));
-                }
-            }
+        while ri < results.len() && results[ri].end <= c.end {
+            last = Some(results[ri]);
+            ri += 1;
         }
         if let (Some(span), Some(v)) = (last, final_value) {
             u.answer = Some(Answer { text: v.to_string(), span, kind: AnswerKind::Statement });
@@ -370,22 +394,17 @@ fn is_result(b: &[u8], at: usize, len: usize) -> bool {
     }
 }
 
-fn rfind_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if hay.len() < needle.len() {
-        return None;
-    }
-    (0..=hay.len() - needle.len()).rev().find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
-}
-
 /// A concluding statement at the end of a solution: "So the total is 24." / "Thus x = 5."
 fn statement_answer(text: &str, unit: Span) -> Option<Answer> {
     let b = text.as_bytes();
     let seg = &b[unit.start..unit.end];
-    // the last sentence of the unit
+    // the last sentence of the unit: after the last `.`/`?`/`\n` followed by a space or a
+    // newline, with text after it (backwards SIMD search)
     let mut s = 0;
-    for i in 0..seg.len().saturating_sub(1) {
-        if matches!(seg[i], b'.' | b'?' | b'!' | b'\n') && matches!(seg[i + 1], b' ' | b'\n') && i + 2 < seg.len() {
+    for i in memchr::memrchr3_iter(b'.', b'?', b'\n', &seg[..seg.len().saturating_sub(2)]) {
+        if matches!(seg[i + 1], b' ' | b'\n') {
             s = i + 1;
+            break;
         }
     }
     while s < seg.len() && seg[s].is_ascii_whitespace() {
@@ -398,7 +417,7 @@ fn statement_answer(text: &str, unit: Span) -> Option<Answer> {
     }
     // the value after the last `=` or " is "
     let eq = memchr::memrchr(b'=', sent).map(|p| p + 1);
-    let is = rfind_ci(sent, b" is ").map(|p| p + 4);
+    let is = memmem::rfind(sent, b" is ").map(|p| p + 4);
     let vs = match (eq, is) {
         (Some(a), Some(b)) => a.max(b),
         (a, b) => a.or(b)?,
@@ -459,6 +478,8 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
     let mut us = if r.is_empty() { Vec::new() } else { units(text, r) };
     let n = us.len();
 
+    let (all_boxed, unbalanced) = answer::find_boxed(text);
+
     // ---- the final answer: the summary first, then the reasoning's conclusion, then anywhere
     let summary_text = env.summary.slice(text);
     let shift = |mut a: Answer, by: usize| {
@@ -478,7 +499,7 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
         let s = u.content.slice(text);
         let cue_restate = matches!(u.cue, Some(CueMatch { cue: Cue::Restate, .. }));
         let ov = problem_words.as_ref().map_or(0.0, |p| overlap(s, p));
-        let ok = if ri == 0 { cue_restate || ov >= 0.5 } else { (cue_restate && !u.computes) || (ov >= 0.6 && !u.computes) };
+        let ok = if ri == 0 { cue_restate || ov >= 0.5 } else { (cue_restate || ov >= 0.6) && !computes(u.content.slice(text).as_bytes()) };
         if !ok {
             break;
         }
@@ -487,7 +508,7 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
 
     // ---- understand: non-computing, cue-free units, at most four
     let mut ui = ri;
-    while ui < n && ui < ri + 4 && !us[ui].computes && !matches!(us[ui].cue.map(|m| m.cue), Some(Cue::Alternative | Cue::Restart | Cue::Check(_) | Cue::Conclude)) {
+    while ui < n && ui < ri + 4 && !matches!(us[ui].cue.map(|m| m.cue), Some(Cue::Alternative | Cue::Restart | Cue::Check(_) | Cue::Conclude)) && !computes(us[ui].content.slice(text).as_bytes()) {
         ui += 1;
     }
     if ui == n && n > 0 {
@@ -513,7 +534,7 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
         let best = order.iter().map(|v| (counts[v], *v)).filter(|(c, _)| *c >= 2).max_by_key(|(c, _)| *c);
         best.map(|(_, v)| v.to_string())
     });
-    mark_answers(text, &mut us, final_value.as_deref(), ri);
+    mark_answers(text, &mut us, &all_boxed, final_value.as_deref(), ri);
 
     // ---- conclusion: the last Conclude unit after which no check or approach follows
     let mut c = n;
@@ -629,7 +650,6 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
     }
 
     // ---- issues
-    let (all_boxed, unbalanced) = answer::find_boxed(text);
     if unbalanced > 0 {
         issues.push(Issue {
             kind: IssueKind::UnbalancedBoxed,

@@ -11,7 +11,8 @@ use crate::answer::Answer;
 use crate::cues::CheckKind;
 use crate::segment;
 use crate::span::Span;
-use memchr::memmem;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use std::sync::OnceLock;
 
 /// How the reasoning is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,24 +203,57 @@ const END_TOKENS: &[&str] = &[
     "</s>",
 ];
 
+/// Every delimiter in one automaton: think opens, think closes, assistant markers, solution
+/// opens, solution closes (ids in that order), so the envelope costs one pass over the text.
+struct Markers {
+    ac: AhoCorasick,
+    think_open: std::ops::Range<usize>,
+    think_close: std::ops::Range<usize>,
+    assistant: std::ops::Range<usize>,
+    sol_open: std::ops::Range<usize>,
+    sol_close: std::ops::Range<usize>,
+}
+
+fn markers() -> &'static Markers {
+    static M: OnceLock<Markers> = OnceLock::new();
+    M.get_or_init(|| {
+        let mut pats: Vec<&str> = Vec::new();
+        let range = |list: Vec<&'static str>, pats: &mut Vec<&str>| {
+            let s = pats.len();
+            pats.extend(list);
+            s..pats.len()
+        };
+        let think_open = range(THINK_TAGS.iter().map(|t| t.0).collect(), &mut pats);
+        let think_close = range(THINK_TAGS.iter().map(|t| t.1).collect(), &mut pats);
+        let assistant = range(ASSISTANT_MARKERS.to_vec(), &mut pats);
+        let sol_open = range(SOLUTION_TAGS.iter().map(|t| t.0).collect(), &mut pats);
+        let sol_close = range(SOLUTION_TAGS.iter().map(|t| t.1).collect(), &mut pats);
+        let ac = AhoCorasickBuilder::new().match_kind(MatchKind::LeftmostLongest).build(&pats).expect("valid markers");
+        Markers { ac, think_open, think_close, assistant, sol_open, sol_close }
+    })
+}
+
 /// Locates prompt, reasoning and summary.
 pub(crate) fn envelope(text: &str, issues: &mut Vec<Issue>) -> Envelope {
     let b = text.as_bytes();
     let mut body = Span::new(0, b.len());
+    let mk = markers();
+    // (marker id, span) of every delimiter, in text order
+    let found: Vec<(usize, Span)> = mk.ac.find_iter(b).map(|m| (m.pattern().as_usize(), Span::new(m.start(), m.end()))).collect();
+    let first = |ids: &std::ops::Range<usize>, from: usize, to: usize| {
+        found.iter().find(|(id, sp)| ids.contains(id) && sp.start >= from && sp.end <= to).copied()
+    };
 
     // A chat-template prompt before the model's turn.
-    let first_open = THINK_TAGS.iter().filter_map(|(o, _, _)| memmem::find(b, o.as_bytes())).min();
-    for m in ASSISTANT_MARKERS {
-        if let Some(pos) = memmem::find(b, m.as_bytes()) {
-            if first_open.map_or(true, |o| pos < o) {
-                body.start = pos + m.len();
-                issues.push(Issue {
-                    kind: IssueKind::ChatTemplate,
-                    span: Span::new(0, body.start),
-                    message: "the response holds a chat-template prompt".into(),
-                });
-                break;
-            }
+    let first_open = first(&mk.think_open, 0, b.len()).map(|(_, sp)| sp.start);
+    if let Some((_, m)) = first(&mk.assistant, 0, b.len()) {
+        if first_open.map_or(true, |o| m.start < o) {
+            body.start = m.end;
+            issues.push(Issue {
+                kind: IssueKind::ChatTemplate,
+                span: Span::new(0, body.start),
+                message: "the response holds a chat-template prompt".into(),
+            });
         }
     }
     // End-of-turn tokens (and the whitespace around them) at the end.
@@ -241,26 +275,25 @@ pub(crate) fn envelope(text: &str, issues: &mut Vec<Issue>) -> Envelope {
     } else {
         body.end = tail_start;
     }
-    let body_bytes = &b[..body.end];
 
     // The reasoning delimiters: the pair whose first tag comes earliest.
-    let mut best: Option<(usize, Option<Span>, Option<Span>, &str, Format)> = None;
-    for &(open, close, format) in THINK_TAGS {
-        let o = memmem::find(&body_bytes[body.start..], open.as_bytes())
-            .map(|p| Span::new(body.start + p, body.start + p + open.len()));
+    let mut best: Option<(usize, Option<Span>, Option<Span>, usize, Format)> = None;
+    for (k, &(_, _, format)) in THINK_TAGS.iter().enumerate() {
+        let open_id = mk.think_open.start + k;
+        let close_id = mk.think_close.start + k;
+        let o = first(&(open_id..open_id + 1), body.start, body.end).map(|(_, sp)| sp);
         let from = o.map_or(body.start, |o| o.end);
-        let c = memmem::find(&body_bytes[from..], close.as_bytes())
-            .map(|p| Span::new(from + p, from + p + close.len()));
-        let first = match (o, c) {
+        let c = first(&(close_id..close_id + 1), from, body.end).map(|(_, sp)| sp);
+        let first_tag = match (o, c) {
             (Some(o), _) => o.start,
             (None, Some(c)) => c.start,
             (None, None) => continue,
         };
-        if best.map_or(true, |(f, ..)| first < f) {
-            best = Some((first, o, c, open, format));
+        if best.map_or(true, |(f, ..)| first_tag < f) {
+            best = Some((first_tag, o, c, open_id, format));
         }
     }
-    let Some((_, open, close, open_tag, format)) = best else {
+    let Some((_, open, close, open_id, format)) = best else {
         return Envelope { format: Format::Plain, reasoning: body, close: None, summary: Span::new(body.end, body.end) };
     };
     let r_start = open.map_or(body.start, |o| o.end);
@@ -281,23 +314,23 @@ pub(crate) fn envelope(text: &str, issues: &mut Vec<Issue>) -> Envelope {
         return Envelope { format, reasoning: Span::new(r_start, body.end), close: None, summary: Span::new(body.end, body.end) };
     };
     // Another reasoning block later?
-    if let Some(p) = memmem::find(&body_bytes[c.end..], open_tag.as_bytes()) {
+    if let Some((_, p)) = first(&(open_id..open_id + 1), c.end, body.end) {
         issues.push(Issue {
             kind: IssueKind::SeveralThinkBlocks,
-            span: Span::new(c.end + p, c.end + p + open_tag.len()),
+            span: p,
             message: "another reasoning block follows the first".into(),
         });
     }
-    // The summary, unwrapped from a solution tag.
+    // The summary, unwrapped from a solution tag that opens it.
     let mut summary = Span::new(c.end, body.end);
-    let lead = text[summary.start..summary.end].len() - text[summary.start..summary.end].trim_start().len();
-    for (so, sc) in SOLUTION_TAGS {
-        if text[summary.start + lead..summary.end].starts_with(so) {
-            summary.start += lead + so.len();
-            if let Some(p) = memmem::find(&b[summary.start..summary.end], sc.as_bytes()) {
-                summary.end = summary.start + p;
+    let lead = summary.slice(text).len() - summary.slice(text).trim_start().len();
+    if let Some((id, so)) = first(&mk.sol_open, summary.start + lead, summary.end) {
+        if so.start == summary.start + lead {
+            summary.start = so.end;
+            let close_id = mk.sol_close.start + (id - mk.sol_open.start);
+            if let Some((_, sc)) = first(&(close_id..close_id + 1), summary.start, summary.end) {
+                summary.end = sc.start;
             }
-            break;
         }
     }
     Envelope { format, reasoning: Span::new(r_start, c.start), close: Some(c), summary }
