@@ -10,6 +10,15 @@
 use crate::span::Span;
 use memchr::memmem;
 
+/// A `memmem::Finder` for a constant needle, built once per process.
+macro_rules! finder {
+    ($needle:expr) => {{
+        static F: std::sync::OnceLock<memmem::Finder<'static>> = std::sync::OnceLock::new();
+        F.get_or_init(|| memmem::Finder::new($needle))
+    }};
+}
+pub(crate) use finder;
+
 /// How an answer was found, strongest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AnswerKind {
@@ -62,8 +71,8 @@ pub fn find_boxed(text: &str) -> (Vec<Boxed>, usize) {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut unbalanced = 0;
-    for needle in [&b"\\boxed"[..], &b"\\fbox"[..]] {
-        for pos in memmem::find_iter(bytes, needle) {
+    for (finder, needle) in [(finder!(b"\\boxed"), &b"\\boxed"[..]), (finder!(b"\\fbox"), &b"\\fbox"[..])] {
+        for pos in finder.find_iter(bytes) {
             let mut i = pos + needle.len();
             // `\boxed{`, `\boxed {`, or `\boxed 5`
             while i < bytes.len() && bytes[i] == b' ' {
@@ -126,35 +135,35 @@ fn match_brace(bytes: &[u8], open: usize) -> Option<usize> {
 /// ```
 pub fn extract_answer(text: &str) -> Option<Answer> {
     let (boxed, _) = find_boxed(text);
-    if let Some(b) = boxed.iter().rev().find(|b| !b.inner.slice(text).trim().is_empty()) {
-        return Some(answer_at(text, b.inner, AnswerKind::Boxed));
-    }
-    extract_unboxed(text)
+    extract_in(text, Span::new(0, text.len()), &boxed, &answer_hits(text))
 }
 
-/// Answer phrases without `\boxed`, strongest kind first.
-pub(crate) fn extract_unboxed(text: &str) -> Option<Answer> {
-    let hits = answer_hits(text);
-    // "the final answer is X"
-    for h in hits.iter().rev().filter(|h| h.is_final) {
-        if let Some(v) = h.value {
-            if let Some(span) = value_after(text, v) {
-                return Some(answer_at(text, span, AnswerKind::FinalAnswerPhrase));
-            }
-        }
-        break;
+/// The final answer stated inside `region` of `text`, given every `\boxed{}` and every
+/// "answer" word of the text (found once by the caller and shared between regions).
+pub(crate) fn extract_in(text: &str, region: Span, boxed: &[Boxed], hits: &[Hit]) -> Option<Answer> {
+    let inside = |s: Span| region.contains(s);
+    if let Some(b) = boxed.iter().rev().find(|b| inside(b.whole) && !b.inner.slice(text).trim().is_empty()) {
+        return Some(answer_at(text, b.inner, AnswerKind::Boxed));
     }
-    // "**Final Answer**" heading, then its line
+    let bounded = &text[..region.end];
+    let hits: Vec<&Hit> = hits.iter().filter(|h| h.start >= region.start && h.after <= region.end).collect();
+    // "the final answer is X"
     if let Some(h) = hits.iter().rev().find(|h| h.is_final) {
-        if let Some(a) = heading_answer(text, h.after) {
+        if let Some(span) = h.value.and_then(|v| value_after(bounded, v)) {
+            return Some(answer_at(text, span, AnswerKind::FinalAnswerPhrase));
+        }
+        // "**Final Answer**" heading, then its line
+        if let Some(a) = heading_answer(bounded, h.after) {
             return Some(a);
         }
     }
     // "the answer is X"
-    if let Some(span) = hits.iter().rev().filter_map(|h| h.value.and_then(|v| value_after(text, v))).next() {
+    if let Some(span) = hits.iter().rev().filter_map(|h| h.value.and_then(|v| value_after(bounded, v))).next() {
         return Some(answer_at(text, span, AnswerKind::AnswerPhrase));
     }
-    hashes_answer(text)
+    let pos = finder!(b"####").find_iter(&text.as_bytes()[region.start..region.end]).last()?;
+    let span = value_after(bounded, region.start + pos + 4)?;
+    Some(answer_at(text, span, AnswerKind::Hashes))
 }
 
 /// An occurrence of the word "answer" (any case), possibly "final answer", and where its value
@@ -175,8 +184,8 @@ const LINKS: [&[u8]; 9] =
 pub(crate) fn answer_hits(text: &str) -> Vec<Hit> {
     let b = text.as_bytes();
     let mut hits = Vec::new();
-    for needle in [&b"nswer"[..], &b"NSWER"[..]] {
-        for p in memmem::find_iter(b, needle) {
+    for finder in [finder!(b"nswer"), finder!(b"NSWER")] {
+        for p in finder.find_iter(b) {
             if p == 0 || !b[p - 1].eq_ignore_ascii_case(&b'a') {
                 continue;
             }
@@ -228,8 +237,10 @@ pub fn extract_reference(text: &str) -> Option<String> {
     if trimmed.is_empty() {
         return None;
     }
-    if let Some(a) = hashes_answer(text) {
-        return Some(a.text);
+    if let Some(pos) = finder!(b"####").find_iter(text.as_bytes()).last() {
+        if let Some(span) = value_after(text, pos + 4) {
+            return Some(answer_at(text, span, AnswerKind::Hashes).text);
+        }
     }
     let (boxed, _) = find_boxed(text);
     if let Some(b) = boxed.iter().rev().find(|b| !b.inner.slice(text).trim().is_empty()) {
@@ -240,7 +251,7 @@ pub fn extract_reference(text: &str) -> Option<String> {
         let v = clean_value(trimmed);
         return (!v.is_empty()).then(|| v.to_string());
     }
-    extract_unboxed(text).map(|a| a.text)
+    extract_answer(text).map(|a| a.text)
 }
 
 fn answer_at(text: &str, raw: Span, kind: AnswerKind) -> Answer {
@@ -248,14 +259,6 @@ fn answer_at(text: &str, raw: Span, kind: AnswerKind) -> Answer {
     let value = span.slice(text);
     let value = mc_letter(value).unwrap_or(value);
     Answer { text: value.to_string(), span, kind }
-}
-
-/// GSM8K's `#### N`.
-fn hashes_answer(text: &str) -> Option<Answer> {
-    let hay = text.as_bytes();
-    let pos = memmem::rfind(hay, b"####")?;
-    let span = value_after(text, pos + 4)?;
-    Some(answer_at(text, span, AnswerKind::Hashes))
 }
 
 /// Span of the value that starts at or after `start`: up to the end of its line or sentence.

@@ -8,7 +8,7 @@
 //! Aho-Corasick DFA holds every phrase, with the typographic apostrophe variant added for each
 //! phrase containing `'`.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, StartKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
 use std::sync::OnceLock;
 
 /// What a cue announces.
@@ -538,6 +538,7 @@ fn lexicon() -> &'static Lexicon {
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
             .start_kind(StartKind::Anchored)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(cues.iter().map(|(p, _)| p.as_str()))
             .expect("the cue lexicon is a valid automaton");
         Lexicon { ac, cues }

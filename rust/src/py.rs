@@ -310,7 +310,7 @@ impl Trace {
     }
     /// The structure as a JSON string (spans in `str` indices).
     fn to_json(&self) -> String {
-        self.t.to_json().to_string()
+        self.t.to_json()
     }
     /// The structure as a dict (spans in `str` indices).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -424,7 +424,16 @@ fn parse_batch_json<'py>(
     let threads = resolve_threads(num_threads)?;
     let (ts, ps) = batch_inputs(texts, problems)?;
     let items: Vec<(String, Option<String>)> = ts.into_iter().zip(ps).collect();
-    let out = py.detach(|| map_ordered(&items, threads, |(t, p)| parse_one(t, p.as_deref()).to_json().to_string()));
+    let out = py.detach(|| {
+        map_ordered(&items, threads, |(t, p)| {
+            // byte offsets converted while writing: no converted copy of the trace
+            let trace = trace::parse(t, p.as_deref());
+            let ix = crate::span::CharIndex::new(t);
+            let mut s = String::with_capacity(256 + 64 * (trace.solutions.len() + trace.checks.len()));
+            trace.write_json(|b| ix.char_of(b), &mut s);
+            s
+        })
+    });
     PyList::new(py, out)
 }
 

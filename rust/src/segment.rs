@@ -19,12 +19,12 @@
 //! cues (and, after the first answer, at re-examination cues like "Wait,"). Every pass is linear
 //! in the text; the only per-unit work beyond a DFA step or two is on the few leading units.
 
-use crate::answer::{self, Answer, AnswerKind};
+use crate::answer::{self, finder, Answer, AnswerKind};
 use crate::cues::{cue_at, CheckKind, Cue, CueMatch};
 use crate::span::Span;
 use crate::trace::{Check, Envelope, Issue, IssueKind, Section, SectionKind, Solution, Trace};
 use memchr::{memchr_iter, memmem};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// One unit of reasoning: `span` tiles the reasoning, `content` is `span` without trailing
 /// whitespace.
@@ -33,7 +33,26 @@ struct Unit {
     span: Span,
     content: Span,
     cue: Option<CueMatch>,
-    answer: Option<Answer>,
+    answer: Option<UnitAnswer>,
+}
+
+/// An answer stated in a unit, kept as a span until a solution or check needs its text.
+#[derive(Clone, Copy, Debug)]
+struct UnitAnswer {
+    span: Span,
+    kind: AnswerKind,
+    /// The span states the final answer's value (perhaps in another form, "57,500").
+    is_final_value: bool,
+}
+
+impl UnitAnswer {
+    fn to_answer(self, text: &str, final_value: Option<&str>) -> Answer {
+        let value = match (self.is_final_value, final_value) {
+            (true, Some(v)) => v,
+            _ => self.span.slice(text).trim(),
+        };
+        Answer { text: value.to_string(), span: self.span, kind: self.kind }
+    }
 }
 
 /// Units tiling `r` (paragraphs, split further at sentences opening with a strong cue).
@@ -68,9 +87,10 @@ fn units(text: &str, r: Span) -> Vec<Unit> {
     }
     starts.dedup();
     let mut out = Vec::with_capacity(starts.len() + 8);
+    let mut scratch = Vec::new();
     for (i, &s) in starts.iter().enumerate() {
         let e = starts.get(i + 1).copied().unwrap_or(r.end);
-        split_at_cues(text, Span::new(s, e), &mut out);
+        split_at_cues(text, Span::new(s, e), &mut out, &mut scratch);
     }
     if let Some(u) = out.first_mut() {
         u.span.start = r.start;
@@ -79,18 +99,19 @@ fn units(text: &str, r: Span) -> Vec<Unit> {
 }
 
 /// Splits one paragraph at sentence starts that open with a strong cue and pushes the units.
-fn split_at_cues(text: &str, para: Span, out: &mut Vec<Unit>) {
+fn split_at_cues(text: &str, para: Span, out: &mut Vec<Unit>, ends: &mut Vec<usize>) {
     let b = text.as_bytes();
     let mut unit_start = para.start;
     let body = &b[para.start..para.end];
     // candidate sentence ends: `.`, `?`, `\n` (one SIMD pass), and the rarer `!`
-    let mut ends: Vec<usize> = memchr::memchr3_iter(b'.', b'?', b'\n', body).collect();
+    ends.clear();
+    ends.extend(memchr::memchr3_iter(b'.', b'?', b'\n', body));
     if memchr::memchr(b'!', body).is_some() {
         ends.extend(memchr_iter(b'!', body));
         ends.sort_unstable();
     }
     let mut resume = para.start;
-    for e in ends {
+    for &e in ends.iter() {
         let i = para.start + e;
         if i < resume || i + 1 >= para.end {
             continue;
@@ -133,6 +154,10 @@ fn unit_cue(b: &[u8], at: usize) -> Option<CueMatch> {
         return first;
     }
     let mut pos = at;
+    // every filler starts with one of these letters
+    if !matches!(b.get(at).map(|c| c.to_ascii_lowercase()), Some(b'b' | b'w' | b'h' | b's' | b'o' | b'a' | b'n')) {
+        return first.or_else(|| differently(b, at));
+    }
     for _ in 0..2 {
         let Some(f) = FILLERS.iter().find(|f| b.len() >= pos + f.len() && b[pos..pos + f.len()].eq_ignore_ascii_case(f)) else {
             break;
@@ -151,16 +176,18 @@ fn unit_cue(b: &[u8], at: usize) -> Option<CueMatch> {
             }
         }
     }
-    // "Maybe I should think about this differently." : a change of approach announced
-    // mid-sentence, within the first words
+    first.filter(|m| m.cue != Cue::Reflect).or_else(|| differently(b, at)).or(first)
+}
+
+/// "Maybe I should think about this differently." : a change of approach announced
+/// mid-sentence, within the first words.
+fn differently(b: &[u8], at: usize) -> Option<CueMatch> {
     let head = &b[at..b.len().min(at + 90)];
     let head = &head[..memchr::memchr3(b'.', b'?', b'\n', head).unwrap_or(head.len())];
-    if head.windows(11).any(|w| w.eq_ignore_ascii_case(b"differently")) {
-        if let Some(m) = DIFFERENTLY.get_or_init(|| cue_at(b"let me think differently", 0)).as_ref() {
-            return Some(CueMatch { len: 0, ..*m });
-        }
+    if finder!(b"ifferently").find(head).is_some() {
+        return DIFFERENTLY.get_or_init(|| cue_at(b"let me think differently", 0)).map(|m| CueMatch { len: 0, ..m });
     }
-    first
+    None
 }
 
 static DIFFERENTLY: std::sync::OnceLock<Option<CueMatch>> = std::sync::OnceLock::new();
@@ -236,16 +263,23 @@ fn computes(s: &[u8]) -> bool {
 }
 
 /// Lower-cased words of three or more letters.
-fn words(s: &str) -> impl Iterator<Item = String> + '_ {
-    s.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 3).map(|w| w.to_lowercase())
+fn words(s: &str) -> impl Iterator<Item = u64> + '_ {
+    s.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 3 && w.chars().nth(2).is_some()).map(|w| {
+        // FNV-1a over the lower-cased chars: a word's identity without allocating it
+        let mut h: u64 = 0xcbf29ce484222325;
+        for c in w.chars().flat_map(char::to_lowercase) {
+            h = (h ^ c as u64).wrapping_mul(0x100000001b3);
+        }
+        h
+    })
 }
 
-/// Share of `s`'s words that occur in the problem.
-fn overlap(s: &str, problem: &HashSet<String>) -> f64 {
+/// Share of `s`'s words that occur in the problem (`problem`: sorted word hashes).
+fn overlap(s: &str, problem: &[u64]) -> f64 {
     let (mut n, mut hit) = (0usize, 0usize);
     for w in words(s) {
         n += 1;
-        hit += problem.contains(&w) as usize;
+        hit += problem.binary_search(&w).is_ok() as usize;
     }
     if n == 0 {
         0.0
@@ -256,9 +290,9 @@ fn overlap(s: &str, problem: &HashSet<String>) -> f64 {
 
 /// Finds the answers stated in each unit (boxed, an answer phrase, or the final value as a
 /// result) and stores the last one of each unit.
-fn mark_answers(text: &str, units: &mut [Unit], boxed: &[answer::Boxed], final_value: Option<&str>, first_eligible: usize) {
+fn mark_answers(text: &str, units: &mut [Unit], boxed: &[answer::Boxed], hits: &[answer::Hit], final_value: Option<&str>, first_eligible: usize) {
     let b = text.as_bytes();
-    let hits: Vec<answer::Hit> = answer::answer_hits(text).into_iter().filter(|h| h.value.is_some()).collect();
+    let hits: Vec<&answer::Hit> = hits.iter().filter(|h| h.value.is_some()).collect();
     let mut hi = 0;
     let mut bi = 0;
     // the value as written, and its other thousands-separator form ("57500" <-> "57,500")
@@ -280,7 +314,7 @@ fn mark_answers(text: &str, units: &mut [Unit], boxed: &[answer::Boxed], final_v
     let mut ri = 0;
     for (ui, u) in units.iter_mut().enumerate() {
         let c = u.content;
-        let mut found: Option<Answer> = None;
+        let mut found: Option<UnitAnswer> = None;
         while bi < boxed.len() && boxed[bi].whole.start < c.start {
             bi += 1;
         }
@@ -288,7 +322,7 @@ fn mark_answers(text: &str, units: &mut [Unit], boxed: &[answer::Boxed], final_v
         while k < boxed.len() && boxed[k].whole.end <= c.end {
             let inner = boxed[k].inner;
             if !inner.slice(text).trim().is_empty() {
-                found = Some(Answer { text: inner.slice(text).trim().to_string(), span: inner, kind: AnswerKind::Boxed });
+                found = Some(UnitAnswer { span: inner, kind: AnswerKind::Boxed, is_final_value: false });
             }
             k += 1;
         }
@@ -308,7 +342,7 @@ fn mark_answers(text: &str, units: &mut [Unit], boxed: &[answer::Boxed], final_v
         }
         if let Some(vs) = phrase_at {
             if let Some(span) = answer::value_after(&text[..c.end], vs) {
-                u.answer = Some(Answer { text: span.slice(text).to_string(), span, kind: AnswerKind::AnswerPhrase });
+                u.answer = Some(UnitAnswer { span, kind: AnswerKind::AnswerPhrase, is_final_value: false });
                 continue;
             }
         }
@@ -323,8 +357,8 @@ fn mark_answers(text: &str, units: &mut [Unit], boxed: &[answer::Boxed], final_v
             last = Some(results[ri]);
             ri += 1;
         }
-        if let (Some(span), Some(v)) = (last, final_value) {
-            u.answer = Some(Answer { text: v.to_string(), span, kind: AnswerKind::Statement });
+        if let Some(span) = last {
+            u.answer = Some(UnitAnswer { span, kind: AnswerKind::Statement, is_final_value: true });
         }
     }
 }
@@ -417,7 +451,7 @@ fn statement_answer(text: &str, unit: Span) -> Option<Answer> {
     }
     // the value after the last `=` or " is "
     let eq = memchr::memrchr(b'=', sent).map(|p| p + 1);
-    let is = memmem::rfind(sent, b" is ").map(|p| p + 4);
+    let is = finder!(b" is ").find_iter(sent).last().map(|p| p + 4);
     let vs = match (eq, is) {
         (Some(a), Some(b)) => a.max(b),
         (a, b) => a.or(b)?,
@@ -481,18 +515,17 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
     let (all_boxed, unbalanced) = answer::find_boxed(text);
 
     // ---- the final answer: the summary first, then the reasoning's conclusion, then anywhere
-    let summary_text = env.summary.slice(text);
-    let shift = |mut a: Answer, by: usize| {
-        a.span = Span::new(a.span.start + by, a.span.end + by);
-        a
-    };
-    let mut final_answer = answer::extract_answer(summary_text).map(|a| shift(a, env.summary.start));
-    if final_answer.is_none() {
-        final_answer = answer::extract_answer(r.slice(text)).map(|a| shift(a, r.start));
-    }
+    let hits = answer::answer_hits(text);
+    let final_answer = answer::extract_in(text, env.summary, &all_boxed, &hits)
+        .or_else(|| answer::extract_in(text, r, &all_boxed, &hits));
 
     // ---- restate
-    let problem_words: Option<HashSet<String>> = problem.map(|p| words(p).collect());
+    let problem_words: Option<Vec<u64>> = problem.map(|p| {
+        let mut w: Vec<u64> = words(p).collect();
+        w.sort_unstable();
+        w.dedup();
+        w
+    });
     let mut ri = 0;
     while ri < n.min(4) {
         let u = &us[ri];
@@ -534,7 +567,7 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
         let best = order.iter().map(|v| (counts[v], *v)).filter(|(c, _)| *c >= 2).max_by_key(|(c, _)| *c);
         best.map(|(_, v)| v.to_string())
     });
-    mark_answers(text, &mut us, &all_boxed, final_value.as_deref(), ri);
+    mark_answers(text, &mut us, &all_boxed, &hits, final_value.as_deref(), ri);
 
     // ---- conclusion: the last Conclude unit after which no check or approach follows
     let mut c = n;
@@ -633,9 +666,13 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
         }
     }
     // answers of solutions and checks: the last unit answer inside, else a concluding statement
-    let unit_answers: Vec<(Span, &Answer)> = us[..c].iter().filter_map(|u| u.answer.as_ref().map(|a| (u.span, a))).collect();
+    // unit answers in text order; the last one inside a block is found by binary search
+    let unit_answers: Vec<(Span, UnitAnswer)> = us[..c].iter().filter_map(|u| u.answer.map(|a| (u.span, a))).collect();
+    let fv = final_value.as_deref();
     let answer_in = |span: Span| -> Option<Answer> {
-        unit_answers.iter().rev().find(|(us, _)| span.contains(*us)).map(|(_, a)| (*a).clone())
+        let k = unit_answers.partition_point(|(us, _)| us.start < span.end);
+        let (us, a) = unit_answers.get(k.checked_sub(1)?)?;
+        span.contains(*us).then(|| a.to_answer(text, fv))
     };
     for s in solutions.iter_mut() {
         s.answer = answer_in(s.span).or_else(|| s.steps.last().and_then(|last| {
@@ -715,10 +752,29 @@ fn trim_end(b: &[u8], s: Span) -> Span {
     Span::new(s.start, e)
 }
 
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | b as u64;
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
 /// One `repetition` issue when paragraphs (of 32+ bytes) occur three or more times: a
 /// degenerate loop. Its span runs from the first third occurrence to the last repeat.
 fn repetition_issues(text: &str, us: &[Unit], issues: &mut Vec<Issue>) {
-    let mut seen: HashMap<u64, usize> = HashMap::new();
+    // keys are xxh3 hashes already: no need to hash them again
+    let mut seen: HashMap<u64, usize, std::hash::BuildHasherDefault<IdHasher>> = HashMap::default();
     let (mut first, mut last, mut distinct, mut most) = (None::<Span>, None::<Span>, 0usize, 0usize);
     for u in us {
         let s = u.content.slice(text);
@@ -777,6 +833,18 @@ mod tests {
         let t = parse("Okay, so I need the total.\n\nWe get 50,000 + 7,500 = 57,500.\n\nLet me check: 57,500 again.\n</think>\n\\boxed{57500}", None);
         let verify = t.sections.iter().find(|s| s.kind == Verify).expect("a verify section");
         assert!(&"Okay, so I need the total.\n\nWe get 50,000 + 7,500 = 57,500.\n\nLet me check: 57,500 again."[verify.span.start..].starts_with("Let me check"));
+    }
+
+    #[test]
+    fn json_is_valid_and_complete() {
+        let t = parse(R1, None);
+        let v: serde_json::Value = serde_json::from_str(&t.to_json()).expect("valid JSON");
+        assert_eq!(v["sections"].as_array().unwrap().len(), t.sections.len());
+        assert_eq!(v["final_answer"]["text"], "18");
+        assert_eq!(v["solutions"][1]["cue"], "alternatively");
+        let odd = parse("quote \" back\\slash \u{1} tab\t\n\n\\boxed{\"\\n}", None);
+        let v: serde_json::Value = serde_json::from_str(&odd.to_json()).expect("escapes are valid JSON");
+        assert_eq!(v["final_answer"]["text"], "\"\\n");
     }
 
     #[test]

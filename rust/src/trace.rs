@@ -405,31 +405,103 @@ impl Trace {
         }
     }
 
-    /// The trace as one JSON object (spans as `[start, end]` in whatever unit the trace holds).
-    pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::json;
-        let span = |s: Span| json!([s.start, s.end]);
-        let ans = |a: &Option<Answer>| match a {
-            Some(a) => json!({"text": a.text, "start": a.span.start, "end": a.span.end, "kind": a.kind.as_str()}),
-            None => serde_json::Value::Null,
+    /// The trace as one JSON object, spans as `[start, end]` mapped through `pos` (identity
+    /// for the trace's own offsets; a [`crate::CharIndex`] to get `str` indices). Written by
+    /// hand into one `String`: this is the `dlcot segment` hot path.
+    pub fn write_json(&self, pos: impl Fn(usize) -> usize, out: &mut String) {
+        use std::fmt::Write;
+        let span = |out: &mut String, s: Span| {
+            let _ = write!(out, "[{},{}]", pos(s.start), pos(s.end));
         };
-        json!({
-            "format": self.format.as_str(),
-            "length": self.len,
-            "reasoning": span(self.reasoning),
-            "summary": span(self.summary),
-            "sections": self.sections.iter().map(|s| json!({"kind": s.kind.as_str(), "start": s.span.start, "end": s.span.end})).collect::<Vec<_>>(),
-            "solutions": self.solutions.iter().map(|s| json!({
-                "start": s.span.start, "end": s.span.end, "section": s.section.as_str(), "cue": s.cue,
-                "restart": s.restart, "answer": ans(&s.answer),
-                "steps": s.steps.iter().map(|&x| span(x)).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-            "checks": self.checks.iter().map(|c| json!({
-                "start": c.span.start, "end": c.span.end, "kind": c.kind.as_str(), "section": c.section.as_str(),
-                "cue": c.cue, "solution": c.solution, "answer": ans(&c.answer),
-            })).collect::<Vec<_>>(),
-            "final_answer": ans(&self.final_answer),
-            "issues": self.issues.iter().map(|i| json!({"kind": i.kind.as_str(), "start": i.span.start, "end": i.span.end, "message": i.message})).collect::<Vec<_>>(),
-        })
+        let ans = |out: &mut String, a: &Option<Answer>| match a {
+            Some(a) => {
+                out.push_str("{\"text\":");
+                json_str(out, &a.text);
+                let _ = write!(out, ",\"start\":{},\"end\":{},\"kind\":\"{}\"}}", pos(a.span.start), pos(a.span.end), a.kind.as_str());
+            }
+            None => out.push_str("null"),
+        };
+        let _ = write!(out, "{{\"format\":\"{}\",\"length\":{},\"reasoning\":", self.format.as_str(), pos(self.len));
+        span(out, self.reasoning);
+        out.push_str(",\"summary\":");
+        span(out, self.summary);
+        out.push_str(",\"final_answer\":");
+        ans(out, &self.final_answer);
+        out.push_str(",\"sections\":[");
+        for (i, s) in self.sections.iter().enumerate() {
+            let _ = write!(out, "{}{{\"kind\":\"{}\",\"start\":{},\"end\":{}}}", if i > 0 { "," } else { "" }, s.kind.as_str(), pos(s.span.start), pos(s.span.end));
+        }
+        out.push_str("],\"solutions\":[");
+        for (i, s) in self.solutions.iter().enumerate() {
+            let _ = write!(out, "{}{{\"start\":{},\"end\":{},\"section\":\"{}\",\"cue\":", if i > 0 { "," } else { "" }, pos(s.span.start), pos(s.span.end), s.section.as_str());
+            json_str(out, s.cue);
+            let _ = write!(out, ",\"restart\":{},\"answer\":", s.restart);
+            ans(out, &s.answer);
+            out.push_str(",\"steps\":[");
+            for (j, st) in s.steps.iter().enumerate() {
+                if j > 0 {
+                    out.push(',');
+                }
+                span(out, *st);
+            }
+            out.push_str("]}");
+        }
+        out.push_str("],\"checks\":[");
+        for (i, c) in self.checks.iter().enumerate() {
+            let _ = write!(out, "{}{{\"start\":{},\"end\":{},\"kind\":\"{}\",\"section\":\"{}\",\"cue\":", if i > 0 { "," } else { "" }, pos(c.span.start), pos(c.span.end), c.kind.as_str(), c.section.as_str());
+            json_str(out, c.cue);
+            out.push_str(",\"solution\":");
+            match c.solution {
+                Some(k) => {
+                    let _ = write!(out, "{k}");
+                }
+                None => out.push_str("null"),
+            }
+            out.push_str(",\"answer\":");
+            ans(out, &c.answer);
+            out.push('}');
+        }
+        out.push_str("],\"issues\":[");
+        for (i, is) in self.issues.iter().enumerate() {
+            let _ = write!(out, "{}{{\"kind\":\"{}\",\"start\":{},\"end\":{},\"message\":", if i > 0 { "," } else { "" }, is.kind.as_str(), pos(is.span.start), pos(is.span.end));
+            json_str(out, &is.message);
+            out.push('}');
+        }
+        out.push_str("]}");
     }
+
+    /// [`Trace::write_json`] with the trace's own offsets, as a `String`.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(256 + 64 * (self.solutions.len() + self.checks.len()));
+        self.write_json(|p| p, &mut out);
+        out
+    }
+}
+
+/// Appends `s` as a JSON string literal (RFC 8259 escapes).
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut last = 0;
+    for (i, c) in s.char_indices() {
+        let esc: Option<&str> = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            c if (c as u32) < 0x20 => None,
+            _ => continue,
+        };
+        out.push_str(&s[last..i]);
+        match esc {
+            Some(e) => out.push_str(e),
+            None => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+        }
+        last = i + c.len_utf8();
+    }
+    out.push_str(&s[last..]);
+    out.push('"');
 }
