@@ -71,6 +71,14 @@ pub fn find_boxed(text: &str) -> (Vec<Boxed>, usize) {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut unbalanced = 0;
+    // Many boxes (a degenerate loop, or hostile input): match every brace of the text in one
+    // pass instead of scanning up to 8 KiB after each box, so 10^5 unclosed `\boxed{` stay linear.
+    let many = finder!(b"\\boxed").find_iter(bytes).nth(64).is_some();
+    let table = if many { Some(brace_table(bytes)) } else { None };
+    let match_brace = |open: usize| match &table {
+        Some(t) => t.get(&open).copied().filter(|&close| close - open <= MAX_BOXED),
+        None => match_brace(bytes, open),
+    };
     for (finder, needle) in [(finder!(b"\\boxed"), &b"\\boxed"[..]), (finder!(b"\\fbox"), &b"\\fbox"[..])] {
         for pos in finder.find_iter(bytes) {
             let mut i = pos + needle.len();
@@ -79,7 +87,7 @@ pub fn find_boxed(text: &str) -> (Vec<Boxed>, usize) {
                 i += 1;
             }
             if i < bytes.len() && bytes[i] == b'{' {
-                match match_brace(bytes, i) {
+                match match_brace(i) {
                     Some(close) => out.push(Boxed {
                         whole: Span::new(pos, close + 1),
                         inner: Span::new(i + 1, close),
@@ -100,6 +108,25 @@ pub fn find_boxed(text: &str) -> (Vec<Boxed>, usize) {
     }
     out.sort_by_key(|b| b.whole.start);
     (out, unbalanced)
+}
+
+/// Every `{` of the text mapped to its closing `}` (escapes honoured), by one stack pass.
+fn brace_table(bytes: &[u8]) -> std::collections::HashMap<usize, usize> {
+    let mut stack: Vec<usize> = Vec::new();
+    let mut pairs = std::collections::HashMap::new();
+    for i in memchr::memchr2_iter(b'{', b'}', bytes) {
+        // an odd run of backslashes before the brace escapes it
+        let run = bytes[..i].iter().rev().take_while(|&&c| c == b'\\').count();
+        if run % 2 == 1 {
+            continue;
+        }
+        if bytes[i] == b'{' {
+            stack.push(i);
+        } else if let Some(open) = stack.pop() {
+            pairs.insert(open, i);
+        }
+    }
+    pairs
 }
 
 /// Index of the `}` closing the `{` at `open`, honouring nesting and `\{`/`\}` escapes.
@@ -246,8 +273,12 @@ pub fn extract_reference(text: &str) -> Option<String> {
     if let Some(b) = boxed.iter().rev().find(|b| !b.inner.slice(text).trim().is_empty()) {
         return Some(clean_value(b.inner.slice(text)).to_string());
     }
-    // A short one-liner is the answer itself; a long text is a solution we could not read.
+    // A short one-liner is the answer itself ("The answer is 4." says so explicitly); a long
+    // text is a solution we could not read.
     if trimmed.len() <= 200 && !trimmed.contains('\n') {
+        if let Some(a) = extract_answer(trimmed) {
+            return Some(a.text);
+        }
         let v = clean_value(trimmed);
         return (!v.is_empty()).then(|| v.to_string());
     }
@@ -264,6 +295,9 @@ fn answer_at(text: &str, raw: Span, kind: AnswerKind) -> Answer {
 /// Span of the value that starts at or after `start`: up to the end of its line or sentence.
 pub(crate) fn value_after(text: &str, start: usize) -> Option<Span> {
     let b = text.as_bytes();
+    if start >= b.len() {
+        return None;
+    }
     let mut s = start;
     while s < b.len() && matches!(b[s], b' ' | b'\t' | b'*' | b':') {
         s += 1;
@@ -273,14 +307,20 @@ pub(crate) fn value_after(text: &str, start: usize) -> Option<Span> {
     let mut depth: i32 = 0;
     let mut in_math = false; // inside `$..$`: a period there is not a sentence end
     while e < limit {
+        let next = b.get(e + 1).copied();
+        // ". The", "? But": a sentence end whatever the brackets say (a currency `$` opens no math)
+        let new_sentence = next.map_or(true, |c| c == b' ' || c == b'\n')
+            && b.get(e + 2).map_or(true, |c| c.is_ascii_uppercase() || *c == b'\n');
         match b[e] {
             b'\n' => break,
             b'{' | b'(' | b'[' => depth += 1,
             b'}' | b')' | b']' => depth -= 1,
             b'$' => in_math = !in_math,
-            b'.' | b';' if depth <= 0 && !in_math => {
+            b'.' | b';' | b'?' | b'!' if new_sentence && !(b[e] == b'.' && e > 0 && b[e - 1].is_ascii_digit() && next.map_or(false, |c| c.is_ascii_digit())) => break,
+            // "18, but let me check": a clause after the value is not part of it
+            b',' if depth <= 0 && !in_math && next == Some(b' ') && clause_follows(&b[e + 2..]) => break,
+            b'.' | b';' | b'?' if depth <= 0 && !in_math => {
                 // a decimal point (digit.digit) is not a sentence end
-                let next = b.get(e + 1).copied();
                 let prev = if e > 0 { b[e - 1] } else { b' ' };
                 let decimal = prev.is_ascii_digit() && next.map_or(false, |c| c.is_ascii_digit());
                 if !decimal && next.map_or(true, |c| c.is_ascii_whitespace()) {
@@ -296,7 +336,27 @@ pub(crate) fn value_after(text: &str, start: usize) -> Option<Span> {
         e -= 1;
     }
     let span = clean_span(text, Span::new(s, e));
-    (!span.is_empty()).then_some(span)
+    if span.is_empty() || is_instruction(span.slice(text)) {
+        return None;
+    }
+    Some(span)
+}
+
+/// Does a new clause start here ("but ...", "so ...", "which ...")?
+fn clause_follows(b: &[u8]) -> bool {
+    const WORDS: [&[u8]; 13] =
+        [b"but ", b"so ", b"which ", b"since ", b"because ", b"or ", b"wait", b"hmm", b"let ", b"i ", b"we ", b"then ", b"right"];
+    WORDS.iter().any(|w| b.len() >= w.len() && b[..w.len()].eq_ignore_ascii_case(w))
+}
+
+/// "The answer should be in the form ..." restates the task; it states no answer.
+fn is_instruction(v: &str) -> bool {
+    const LEADS: [&str; 12] = [
+        "in the form", "in form", "of the form", "expressed", "written", "given in", "in simplest", "as a common",
+        "a common fraction", "in terms of", "rounded", "to be ",
+    ];
+    let head = v.as_bytes();
+    LEADS.iter().any(|l| head.len() >= l.len() && head[..l.len()].eq_ignore_ascii_case(l.as_bytes()))
 }
 
 /// Shrinks a span past wrappers that are not part of the value: spaces, `$`, `\(`..`\)`,
@@ -357,7 +417,12 @@ fn mc_letter(value: &str) -> Option<&str> {
 }
 
 fn clean_value(s: &str) -> &str {
-    let s = s.trim().trim_matches('$').trim();
+    let mut s = s.trim();
+    // `$x$` is math-wrapped; `$4 \frac{4}{9}$ days` is not one wrapped value
+    let unescaped_dollar = |x: &str| x.as_bytes().iter().enumerate().any(|(i, &c)| c == b'$' && (i == 0 || x.as_bytes()[i - 1] != b'\\'));
+    if s.len() >= 2 && s.starts_with('$') && s.ends_with('$') && !s.ends_with("\\$") && !unescaped_dollar(&s[1..s.len() - 1]) {
+        s = s[1..s.len() - 1].trim();
+    }
     let s = s.strip_prefix("\\(").and_then(|x| x.strip_suffix("\\)")).unwrap_or(s);
     s.trim()
 }
@@ -384,6 +449,13 @@ mod tests {
         assert_eq!(unb, 1);
         assert_eq!(b.len(), 1);
         assert_eq!(ex(&"\\boxed{".repeat(10_000)), None);
+        // the one-pass brace table gives what the local scan gives
+        let many = "\\boxed{a{b}c} \\boxed{\\{x} ".repeat(40) + "\\boxed{last}";
+        let (b, unb) = find_boxed(&many);
+        assert_eq!((b.len(), unb), (81, 0));
+        assert_eq!(b[0].inner.slice(&many), "a{b}c");
+        assert_eq!(b[1].inner.slice(&many), "\\{x");
+        assert_eq!(ex(&many).as_deref(), Some("last"));
     }
 
     #[test]
@@ -395,6 +467,13 @@ mod tests {
         assert_eq!(ex("Answer: C) 12").as_deref(), Some("C"));
         assert_eq!(ex("blah\n#### 1,234").as_deref(), Some("1,234"));
         assert_eq!(ex("no answer here"), None);
+        assert_eq!(ex("So the answer is $25,000 per year. Let me just check again").as_deref(), Some("25,000 per year"));
+        assert_eq!(ex("the answer is 120? But that seems odd").as_deref(), Some("120"));
+        assert_eq!(ex("so the answer is 18, but let me compare it to the cost").as_deref(), Some("18"));
+        assert_eq!(ex("the answer is (1, 2), so done").as_deref(), Some("(1, 2)"));
+        assert_eq!(ex("the answer is 1, 2, and 3.").as_deref(), Some("1, 2, and 3"));
+        assert_eq!(ex("The answer should be in the form \\frac{a}{b}, where a and b are coprime."), None);
+        assert_eq!(value_after("x is ", 5), None);
     }
 
     #[test]
@@ -403,6 +482,10 @@ mod tests {
         assert_eq!(extract_reference("\\left( 3, \\frac{\\pi}{2} \\right)").as_deref(), Some("\\left( 3, \\frac{\\pi}{2} \\right)"));
         assert_eq!(extract_reference("long solution.\nso we get \\boxed{29}.").as_deref(), Some("29"));
         assert_eq!(extract_reference("  "), None);
+        assert_eq!(extract_reference("The answer is 4.").as_deref(), Some("4"));
+        assert_eq!(extract_reference("$4 \\frac{4}{9}$ days").as_deref(), Some("$4 \\frac{4}{9}$ days"));
+        assert_eq!(extract_reference("$\\frac{1}{2}$").as_deref(), Some("\\frac{1}{2}"));
+        assert_eq!(extract_reference("$\\$ 3040$").as_deref(), Some("\\$ 3040"));
     }
 
     #[test]

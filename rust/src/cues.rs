@@ -173,6 +173,11 @@ pub const CUES: &[(&str, Cue)] = &[
     ("let's think differently", Alternative),
     ("let me use a different", Alternative),
     ("let me use another", Alternative),
+    ("is there a better way", Alternative),
+    ("is there a simpler way", Alternative),
+    ("is there another way", Alternative),
+    ("is there a smarter way", Alternative),
+    ("is there a different way", Alternative),
     ("maybe there's a better way", Alternative),
     ("maybe there is a better way", Alternative),
     ("maybe there's another way", Alternative),
@@ -282,8 +287,12 @@ pub const CUES: &[(&str, Cue)] = &[
     ("let me recheck", Check(Verify)),
     ("let me cross-check", Check(Verify)),
     ("let me cross-verify", Check(Verify)),
-    ("let me see if", Check(Verify)),
     ("let me see if that makes sense", Check(Verify)),
+    ("let me see if that works", Check(Verify)),
+    ("let me see if that's correct", Check(Verify)),
+    ("let me see if that's right", Check(Verify)),
+    ("let me see if this works", Check(Verify)),
+    ("let me see if it works", Check(Verify)),
     ("let me test", Check(Verify)),
     ("let's check", Check(Verify)),
     ("let's verify", Check(Verify)),
@@ -412,7 +421,9 @@ pub const CUES: &[(&str, Cue)] = &[
     ("rereading", Check(Recompute)),
     ("going back to", Check(Recompute)),
     ("yes, that", Check(Affirm)),
-    ("yes,", Check(Affirm)),
+    ("yes, it", Check(Affirm)),
+    ("yes, this", Check(Affirm)),
+    ("yes, so", Check(Affirm)),
     ("yes.", Check(Affirm)),
     ("yep", Check(Affirm)),
     ("that checks out", Check(Affirm)),
@@ -520,6 +531,11 @@ pub const CUES: &[(&str, Cue)] = &[
 
 struct Lexicon {
     ac: AhoCorasick,
+    /// A bit per hash of a phrase's first four (lower-cased) bytes: most sentence starts can
+    /// start no cue, and this 8 KiB table says so without running the DFA.
+    heads: Vec<u64>,
+    /// Phrases shorter than four bytes ("yep"), checked directly.
+    short: Vec<&'static [u8]>,
     /// Pattern id -> (phrase, cue).
     cues: Vec<(String, Cue)>,
 }
@@ -541,8 +557,24 @@ fn lexicon() -> &'static Lexicon {
             .kind(Some(AhoCorasickKind::DFA))
             .build(cues.iter().map(|(p, _)| p.as_str()))
             .expect("the cue lexicon is a valid automaton");
-        Lexicon { ac, cues }
+        let mut heads = vec![0u64; 65536 / 64];
+        let mut short = Vec::new();
+        for (p, _) in &cues {
+            match head4(p.as_bytes(), 0) {
+                Some(k) => heads[k / 64] |= 1 << (k % 64),
+                None => short.push(&*Box::leak(p.clone().into_bytes().into_boxed_slice())),
+            }
+        }
+        Lexicon { ac, cues, heads, short }
     })
+}
+
+/// A 16-bit hash of the four lower-cased bytes at `at`, or None if fewer remain.
+#[inline]
+fn head4(b: &[u8], at: usize) -> Option<usize> {
+    let w = b.get(at..at + 4)?;
+    let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) | 0x2020_2020; // ASCII lower case (and harmless elsewhere)
+    Some((v.wrapping_mul(0x9E37_79B1) >> 16) as usize)
 }
 
 /// A cue found at a position: what it announces, and its byte length.
@@ -566,6 +598,13 @@ pub fn cue_at(text: &[u8], at: usize) -> Option<CueMatch> {
         return None;
     }
     let lex = lexicon();
+    let maybe = match head4(text, at) {
+        Some(k) => lex.heads[k / 64] & (1 << (k % 64)) != 0,
+        None => true,
+    };
+    if !maybe && !lex.short.iter().any(|p| text.len() >= at + p.len() && text[at..at + p.len()].eq_ignore_ascii_case(p)) {
+        return None;
+    }
     let mut limit = text.len();
     // The longest phrase that ends on a word boundary: when the longest match fails the
     // boundary test ("wait, no" in "wait, now"), a shorter phrase ("wait,") may still hold.

@@ -153,7 +153,7 @@ fn leak_kind(k: &str) -> &'static str {
         "restate", "understand", "explore", "verify", "conclude", "substitute", "recompute", "affirm", "negate", "reflect",
         "boxed", "final-answer-phrase", "final-answer-heading", "answer-phrase", "hashes", "statement", "empty",
         "chat-template", "missing-open-tag", "missing-close-tag", "several-think-blocks", "truncated", "no-answer",
-        "several-answers", "unbalanced-boxed", "repetition",
+        "several-answers", "unbalanced-boxed", "repetition", "internal-error",
     ];
     KNOWN.iter().find(|x| **x == k).copied().unwrap_or_else(|| Box::leak(k.to_string().into_boxed_str()))
 }
@@ -224,7 +224,8 @@ impl Trace {
     /// The reasoning: inside the think delimiters (the whole response if there are none).
     #[getter]
     fn reasoning(&self, py: Python<'_>) -> PyResult<String> {
-        let text = self.text.bind(py).to_str()?;
+        let bound = self.text.bind(py);
+        let text = &*utf8_of(bound)?;
         Ok(slice(text, self.t.reasoning, &char_to_byte(text)))
     }
     #[getter]
@@ -234,7 +235,8 @@ impl Trace {
     /// What follows the reasoning (after `</think>`), without solution tags.
     #[getter]
     fn summary(&self, py: Python<'_>) -> PyResult<String> {
-        let text = self.text.bind(py).to_str()?;
+        let bound = self.text.bind(py);
+        let text = &*utf8_of(bound)?;
         Ok(slice(text, self.t.summary, &char_to_byte(text)))
     }
     #[getter]
@@ -244,7 +246,8 @@ impl Trace {
     /// The macro sections, in order; they tile the text exactly.
     #[getter]
     fn sections(&self, py: Python<'_>) -> PyResult<Vec<Section>> {
-        let text = self.text.bind(py).to_str()?;
+        let bound = self.text.bind(py);
+        let text = &*utf8_of(bound)?;
         let ix = char_to_byte(text);
         Ok(self
             .t
@@ -337,15 +340,39 @@ impl Trace {
     }
 }
 
+/// Parses with a safety net: parsing is meant to be total, but should a bug ever panic on
+/// some text, that trace comes back unparsed with an `internal-error` issue instead of
+/// killing the user's whole batch.
+fn parse_guarded(text: &str, problem: Option<&str>) -> CoreTrace {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trace::parse(text, problem))).unwrap_or_else(|e| {
+        let why = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+        CoreTrace::unparsed(text, trace::IssueKind::InternalError, format!("dlcot failed to parse this text (please report it): {why}"))
+    })
+}
+
 fn parse_one(text: &str, problem: Option<&str>) -> CoreTrace {
-    trace::parse(text, problem).to_char_offsets(text)
+    parse_guarded(text, problem).to_char_offsets(text)
+}
+
+/// The text of a Python `str` as UTF-8. A `str` may hold lone surrogates (from
+/// `json.loads("\"\\ud800\"")`), which UTF-8 cannot: each becomes `?`, one char for one, so
+/// every index into the original `str` stays right.
+fn utf8_of<'a>(s: &'a Bound<'_, PyString>) -> PyResult<std::borrow::Cow<'a, str>> {
+    match s.to_cow() {
+        Ok(c) => Ok(c),
+        Err(_) => {
+            let bytes = s.call_method1("encode", ("utf-8", "replace"))?;
+            let bytes: Vec<u8> = bytes.extract()?;
+            Ok(std::borrow::Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()))
+        }
+    }
 }
 
 /// Parses one response. Never raises for any `str`.
 #[pyfunction]
 #[pyo3(signature = (text, *, problem=None))]
 fn parse(py: Python<'_>, text: Bound<'_, PyString>, problem: Option<String>) -> PyResult<Trace> {
-    let s = text.to_cow()?;
+    let s = utf8_of(&text)?;
     let t = py.detach(|| parse_one(&s, problem.as_deref()));
     Ok(Trace { text: text.unbind(), problem, t })
 }
@@ -355,31 +382,39 @@ fn _unpickle_trace(py: Python<'_>, text: Bound<'_, PyString>, problem: Option<St
     parse(py, text, problem)
 }
 
-/// Extracts `texts` (and optional `problems`) as owned Rust strings, checking types and lengths.
-fn batch_inputs(texts: &Bound<'_, PyAny>, problems: Option<&Bound<'_, PyAny>>) -> PyResult<(Vec<String>, Vec<Option<String>>)> {
+/// The `str` objects of `texts` and `problems`, type-checked, kept alive so their UTF-8 can be
+/// borrowed (no copy) while the GIL is released.
+struct Inputs<'py> {
+    texts: Vec<Bound<'py, PyString>>,
+    problems: Vec<Option<Bound<'py, PyString>>>,
+}
+
+fn batch_inputs<'py>(texts: &Bound<'py, PyAny>, problems: Option<&Bound<'py, PyAny>>) -> PyResult<Inputs<'py>> {
+    use pyo3::exceptions::PyTypeError;
     if texts.is_instance_of::<PyString>() {
-        return Err(pyo3::exceptions::PyTypeError::new_err("`texts` must be a sequence of str, not a str"));
+        return Err(PyTypeError::new_err("`texts` must be a sequence of str, not a str"));
     }
     let mut ts = Vec::new();
-    for (i, item) in texts.try_iter().map_err(|_| pyo3::exceptions::PyTypeError::new_err("`texts` must be a sequence of str"))?.enumerate() {
+    for (i, item) in texts.try_iter().map_err(|_| PyTypeError::new_err("`texts` must be a sequence of str"))?.enumerate() {
         let item = item?;
-        let s = item.cast::<PyString>().map_err(|_| {
-            pyo3::exceptions::PyTypeError::new_err(format!("`texts[{i}]` must be str, got {}", item.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+        let s = item.cast_into::<PyString>().map_err(|e| {
+            let name = e.into_inner().get_type().name().map(|n| n.to_string()).unwrap_or_default();
+            PyTypeError::new_err(format!("`texts[{i}]` must be str, got {name}"))
         })?;
-        ts.push(s.to_cow()?.into_owned());
+        ts.push(s);
     }
     let ps = match problems {
         None => vec![None; ts.len()],
         Some(p) if p.is_none() => vec![None; ts.len()],
         Some(p) => {
             let mut ps = Vec::with_capacity(ts.len());
-            for (i, item) in p.try_iter().map_err(|_| pyo3::exceptions::PyTypeError::new_err("`problems` must be a sequence of str or None"))?.enumerate() {
+            for (i, item) in p.try_iter().map_err(|_| PyTypeError::new_err("`problems` must be a sequence of str or None"))?.enumerate() {
                 let item = item?;
                 if item.is_none() {
                     ps.push(None);
                 } else {
-                    let s = item.cast::<PyString>().map_err(|_| pyo3::exceptions::PyTypeError::new_err(format!("`problems[{i}]` must be str or None")))?;
-                    ps.push(Some(s.to_cow()?.into_owned()));
+                    let s = item.cast_into::<PyString>().map_err(|_| PyTypeError::new_err(format!("`problems[{i}]` must be str or None")))?;
+                    ps.push(Some(s));
                 }
             }
             if ps.len() != ts.len() {
@@ -388,7 +423,18 @@ fn batch_inputs(texts: &Bound<'_, PyAny>, problems: Option<&Bound<'_, PyAny>>) -
             ps
         }
     };
-    Ok((ts, ps))
+    Ok(Inputs { texts: ts, problems: ps })
+}
+
+impl<'py> Inputs<'py> {
+    /// (text, problem) pairs as UTF-8, borrowed from the Python objects where possible.
+    fn utf8(&self) -> PyResult<Vec<(std::borrow::Cow<'_, str>, Option<std::borrow::Cow<'_, str>>)>> {
+        self.texts
+            .iter()
+            .zip(&self.problems)
+            .map(|(t, p)| Ok((utf8_of(t)?, p.as_ref().map(utf8_of).transpose()?)))
+            .collect()
+    }
 }
 
 /// Parses many responses in parallel (rayon, GIL released), results in input order.
@@ -401,13 +447,15 @@ fn parse_batch<'py>(
     num_threads: Option<usize>,
 ) -> PyResult<Vec<Trace>> {
     let threads = resolve_threads(num_threads)?;
-    let (ts, ps) = batch_inputs(texts, problems)?;
-    let items: Vec<(String, Option<String>)> = ts.into_iter().zip(ps).collect();
+    let inputs = batch_inputs(texts, problems)?;
+    let items = inputs.utf8()?;
     let traces = py.detach(|| map_ordered(&items, threads, |(t, p)| parse_one(t, p.as_deref())));
-    Ok(items
-        .into_iter()
+    Ok(inputs
+        .texts
+        .iter()
+        .zip(&items)
         .zip(traces)
-        .map(|((text, problem), t)| Trace { text: PyString::new(py, &text).unbind(), problem, t })
+        .map(|((obj, (_, problem)), t)| Trace { text: obj.clone().unbind(), problem: problem.as_ref().map(|p| p.to_string()), t })
         .collect())
 }
 
@@ -422,14 +470,14 @@ fn parse_batch_json<'py>(
     num_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyList>> {
     let threads = resolve_threads(num_threads)?;
-    let (ts, ps) = batch_inputs(texts, problems)?;
-    let items: Vec<(String, Option<String>)> = ts.into_iter().zip(ps).collect();
+    let inputs = batch_inputs(texts, problems)?;
+    let items = inputs.utf8()?;
     let out = py.detach(|| {
         map_ordered(&items, threads, |(t, p)| {
             // byte offsets converted while writing: no converted copy of the trace
-            let trace = trace::parse(t, p.as_deref());
+            let trace = parse_guarded(t, p.as_deref());
             let ix = crate::span::CharIndex::new(t);
-            let mut s = String::with_capacity(256 + 64 * (trace.solutions.len() + trace.checks.len()));
+            let mut s = String::new();
             trace.write_json(|b| ix.char_of(b), &mut s);
             s
         })
@@ -440,7 +488,7 @@ fn parse_batch_json<'py>(
 /// The final answer stated in `text` (last `\boxed{}`, "the final answer is", ...), or None.
 #[pyfunction]
 fn extract_answer(py: Python<'_>, text: Bound<'_, PyString>) -> PyResult<Option<String>> {
-    let s = text.to_cow()?;
+    let s = utf8_of(&text)?;
     Ok(py.detach(|| crate::answer::extract_answer(&s).map(|a| a.text)))
 }
 
@@ -448,7 +496,7 @@ fn extract_answer(py: Python<'_>, text: Bound<'_, PyString>) -> PyResult<Option<
 /// `#### N`.
 #[pyfunction]
 fn extract_reference(py: Python<'_>, text: Bound<'_, PyString>) -> PyResult<Option<String>> {
-    let s = text.to_cow()?;
+    let s = utf8_of(&text)?;
     Ok(py.detach(|| crate::answer::extract_reference(&s)))
 }
 
@@ -457,8 +505,9 @@ fn extract_reference(py: Python<'_>, text: Bound<'_, PyString>) -> PyResult<Opti
 #[pyo3(signature = (texts, *, num_threads=None))]
 fn extract_answer_batch(py: Python<'_>, texts: &Bound<'_, PyAny>, num_threads: Option<usize>) -> PyResult<Vec<Option<String>>> {
     let threads = resolve_threads(num_threads)?;
-    let (ts, _) = batch_inputs(texts, None)?;
-    Ok(py.detach(|| map_ordered(&ts, threads, |t| crate::answer::extract_answer(t).map(|a| a.text))))
+    let inputs = batch_inputs(texts, None)?;
+    let items = inputs.utf8()?;
+    Ok(py.detach(|| map_ordered(&items, threads, |(t, _)| crate::answer::extract_answer(t).map(|a| a.text))))
 }
 
 /// The cue lexicon as (phrase, class) pairs, for documentation and inspection.

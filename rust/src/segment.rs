@@ -36,22 +36,17 @@ struct Unit {
     answer: Option<UnitAnswer>,
 }
 
-/// An answer stated in a unit, kept as a span until a solution or check needs its text.
+/// An answer stated in a unit, kept as a span until a solution or check needs its text. The
+/// text is what the trace wrote there ("57,500", "20" for a final "20\\%"), not a normal form.
 #[derive(Clone, Copy, Debug)]
 struct UnitAnswer {
     span: Span,
     kind: AnswerKind,
-    /// The span states the final answer's value (perhaps in another form, "57,500").
-    is_final_value: bool,
 }
 
 impl UnitAnswer {
-    fn to_answer(self, text: &str, final_value: Option<&str>) -> Answer {
-        let value = match (self.is_final_value, final_value) {
-            (true, Some(v)) => v,
-            _ => self.span.slice(text).trim(),
-        };
-        Answer { text: value.to_string(), span: self.span, kind: self.kind }
+    fn to_answer(self, text: &str) -> Answer {
+        Answer { text: self.span.slice(text).trim().to_string(), span: self.span, kind: self.kind }
     }
 }
 
@@ -88,9 +83,10 @@ fn units(text: &str, r: Span) -> Vec<Unit> {
     starts.dedup();
     let mut out = Vec::with_capacity(starts.len() + 8);
     let mut scratch = Vec::new();
+    let differently_at: Vec<usize> = finder!(b"ifferently").find_iter(&b[r.start..r.end]).map(|p| r.start + p).collect();
     for (i, &s) in starts.iter().enumerate() {
         let e = starts.get(i + 1).copied().unwrap_or(r.end);
-        split_at_cues(text, Span::new(s, e), &mut out, &mut scratch);
+        split_at_cues(text, Span::new(s, e), &mut out, &mut scratch, &differently_at);
     }
     if let Some(u) = out.first_mut() {
         u.span.start = r.start;
@@ -99,7 +95,7 @@ fn units(text: &str, r: Span) -> Vec<Unit> {
 }
 
 /// Splits one paragraph at sentence starts that open with a strong cue and pushes the units.
-fn split_at_cues(text: &str, para: Span, out: &mut Vec<Unit>, ends: &mut Vec<usize>) {
+fn split_at_cues(text: &str, para: Span, out: &mut Vec<Unit>, ends: &mut Vec<usize>, differently_at: &[usize]) {
     let b = text.as_bytes();
     let mut unit_start = para.start;
     let body = &b[para.start..para.end];
@@ -132,41 +128,50 @@ fn split_at_cues(text: &str, para: Span, out: &mut Vec<Unit>, ends: &mut Vec<usi
         if let Some(m) = cue_at(&b[..para.end], at) {
             if matches!(m.cue, Cue::Alternative | Cue::Restart | Cue::Conclude | Cue::Check(CheckKind::Verify | CheckKind::Substitute | CheckKind::Recompute))
             {
-                out.push(make_unit(text, Span::new(unit_start, s)));
+                out.push(make_unit(text, Span::new(unit_start, s), differently_at));
                 unit_start = s;
             }
         }
         resume = s;
     }
-    out.push(make_unit(text, Span::new(unit_start, para.end)));
+    out.push(make_unit(text, Span::new(unit_start, para.end), differently_at));
 }
 
 /// Openers that carry no meaning of their own: "Wait, another way: ..." is a new approach.
-const FILLERS: [&[u8]; 16] = [
-    b"but wait,", b"wait,", b"hmm,", b"hmm.", b"but", b"so,", b"okay,", b"ok,", b"oh,", b"ah,", b"alright,", b"now,",
-    b"well,", b"and", b"also,", b"hold on,",
+const FILLERS: [&str; 21] = [
+    "but wait a minute,", "wait a minute,", "wait a second,", "wait a moment,", "but wait,", "wait,", "hmm,", "hmm.",
+    "but", "so,", "okay,", "ok,", "oh,", "ah,", "alright,", "now,", "well,", "and", "also,", "hold on,", "hmm, wait,",
 ];
 
-/// The cue at `at`, looking past up to two fillers for a stronger one.
-fn unit_cue(b: &[u8], at: usize) -> Option<CueMatch> {
+/// Length of the filler (followed by a space) that starts at `at`, if any.
+fn filler_at(b: &[u8], at: usize) -> Option<usize> {
+    static AC: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    let ac = AC.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .start_kind(aho_corasick::StartKind::Anchored)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(FILLERS)
+            .expect("valid fillers")
+    });
+    let m = ac.find(aho_corasick::Input::new(b).span(at..b.len()).anchored(aho_corasick::Anchored::Yes))?;
+    (b.get(m.end()) == Some(&b' ')).then(|| m.end() - at)
+}
+
+/// The cue at `at`, looking past up to two fillers for a stronger one. `differently`: the
+/// sorted positions of "ifferently" in the text.
+fn unit_cue(b: &[u8], at: usize, differently_at: &[usize]) -> Option<CueMatch> {
     let first = cue_at(b, at);
     if matches!(first.map(|m| m.cue), Some(Cue::Alternative | Cue::Restart | Cue::Check(_) | Cue::Conclude)) {
         return first;
     }
     let mut pos = at;
-    // every filler starts with one of these letters
-    if !matches!(b.get(at).map(|c| c.to_ascii_lowercase()), Some(b'b' | b'w' | b'h' | b's' | b'o' | b'a' | b'n')) {
-        return first.or_else(|| differently(b, at));
-    }
     for _ in 0..2 {
-        let Some(f) = FILLERS.iter().find(|f| b.len() >= pos + f.len() && b[pos..pos + f.len()].eq_ignore_ascii_case(f)) else {
+        let Some(len) = filler_at(b, pos) else {
             break;
         };
-        // a filler must be followed by a space
-        if b.get(pos + f.len()) != Some(&b' ') {
-            break;
-        }
-        pos += f.len();
+        pos += len;
         while pos < b.len() && b[pos] == b' ' {
             pos += 1;
         }
@@ -176,18 +181,18 @@ fn unit_cue(b: &[u8], at: usize) -> Option<CueMatch> {
             }
         }
     }
-    first.filter(|m| m.cue != Cue::Reflect).or_else(|| differently(b, at)).or(first)
+    first.filter(|m| m.cue != Cue::Reflect).or_else(|| differently(b, at, differently_at)).or(first)
 }
 
 /// "Maybe I should think about this differently." : a change of approach announced
-/// mid-sentence, within the first words.
-fn differently(b: &[u8], at: usize) -> Option<CueMatch> {
-    let head = &b[at..b.len().min(at + 90)];
-    let head = &head[..memchr::memchr3(b'.', b'?', b'\n', head).unwrap_or(head.len())];
-    if finder!(b"ifferently").find(head).is_some() {
-        return DIFFERENTLY.get_or_init(|| cue_at(b"let me think differently", 0)).map(|m| CueMatch { len: 0, ..m });
+/// mid-sentence, within the first words (90 bytes, one sentence).
+fn differently(b: &[u8], at: usize, positions: &[usize]) -> Option<CueMatch> {
+    let k = positions.partition_point(|&p| p < at);
+    let &p = positions.get(k)?;
+    if p >= at + 90 || p > b.len() || memchr::memchr3(b'.', b'?', b'\n', &b[at..p]).is_some() {
+        return None;
     }
-    None
+    DIFFERENTLY.get_or_init(|| cue_at(b"let me think differently", 0)).map(|m| CueMatch { len: 0, ..m })
 }
 
 static DIFFERENTLY: std::sync::OnceLock<Option<CueMatch>> = std::sync::OnceLock::new();
@@ -200,7 +205,7 @@ fn skip_markup(b: &[u8], mut s: usize, end: usize) -> usize {
     s
 }
 
-fn make_unit(text: &str, span: Span) -> Unit {
+fn make_unit(text: &str, span: Span, differently_at: &[usize]) -> Unit {
     let b = text.as_bytes();
     let mut e = span.end;
     while e > span.start && b[e - 1].is_ascii_whitespace() {
@@ -209,7 +214,7 @@ fn make_unit(text: &str, span: Span) -> Unit {
     let content = Span::new(span.start, e);
     let at = skip_markup(b, span.start, e);
     // The cue must lie inside the content: matching on the whole text lets a phrase run past it.
-    let cue = unit_cue(&b[..e], at);
+    let cue = unit_cue(&b[..e], at, differently_at);
     Unit { span, content, cue, answer: None }
 }
 
@@ -229,13 +234,6 @@ fn computes(s: &[u8]) -> bool {
     });
     if memchr::memchr(b'=', s).is_some() {
         return true;
-    }
-    let mut word = false;
-    for m in ac.find_iter(s) {
-        if m.pattern().as_usize() < STRONG {
-            return true;
-        }
-        word = true;
     }
     let mut has_digit = false;
     let mut i = 0;
@@ -259,16 +257,31 @@ fn computes(s: &[u8]) -> bool {
         }
         i += 1;
     }
-    word && has_digit
+    // LaTeX operators need a backslash, × and ÷ the byte 0xC3; word stems need a digit
+    if !has_digit && memchr::memchr2(b'\\', 0xC3, s).is_none() {
+        return false;
+    }
+    for m in ac.find_iter(s) {
+        if m.pattern().as_usize() < STRONG || has_digit {
+            return true;
+        }
+    }
+    false
 }
 
 /// Lower-cased words of three or more letters.
 fn words(s: &str) -> impl Iterator<Item = u64> + '_ {
-    s.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 3 && w.chars().nth(2).is_some()).map(|w| {
+    s.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 3 && (w.is_ascii() || w.chars().nth(2).is_some())).map(|w| {
         // FNV-1a over the lower-cased chars: a word's identity without allocating it
         let mut h: u64 = 0xcbf29ce484222325;
-        for c in w.chars().flat_map(char::to_lowercase) {
-            h = (h ^ c as u64).wrapping_mul(0x100000001b3);
+        if w.is_ascii() {
+            for c in w.bytes() {
+                h = (h ^ c.to_ascii_lowercase() as u64).wrapping_mul(0x100000001b3);
+            }
+        } else {
+            for c in w.chars().flat_map(char::to_lowercase) {
+                h = (h ^ c as u64).wrapping_mul(0x100000001b3);
+            }
         }
         h
     })
@@ -322,7 +335,7 @@ fn mark_answers(text: &str, units: &mut [Unit], boxed: &[answer::Boxed], hits: &
         while k < boxed.len() && boxed[k].whole.end <= c.end {
             let inner = boxed[k].inner;
             if !inner.slice(text).trim().is_empty() {
-                found = Some(UnitAnswer { span: inner, kind: AnswerKind::Boxed, is_final_value: false });
+                found = Some(UnitAnswer { span: inner, kind: AnswerKind::Boxed });
             }
             k += 1;
         }
@@ -342,7 +355,7 @@ fn mark_answers(text: &str, units: &mut [Unit], boxed: &[answer::Boxed], hits: &
         }
         if let Some(vs) = phrase_at {
             if let Some(span) = answer::value_after(&text[..c.end], vs) {
-                u.answer = Some(UnitAnswer { span, kind: AnswerKind::AnswerPhrase, is_final_value: false });
+                u.answer = Some(UnitAnswer { span, kind: AnswerKind::AnswerPhrase });
                 continue;
             }
         }
@@ -358,14 +371,39 @@ fn mark_answers(text: &str, units: &mut [Unit], boxed: &[answer::Boxed], hits: &
             ri += 1;
         }
         if let Some(span) = last {
-            u.answer = Some(UnitAnswer { span, kind: AnswerKind::Statement, is_final_value: true });
+            u.answer = Some(UnitAnswer { span, kind: AnswerKind::Statement });
         }
     }
 }
 
-/// `v`, plus its other thousands-separator form when it is an integer of four or more digits.
+/// `v`, plus the other forms a trace writes the same value in: thousands separators
+/// ("57500" / "57,500"), degrees ("45^\\circ" / "45"), fractions ("\\frac{1}{6}" / "1/6").
 fn value_variants(v: &str) -> Vec<String> {
     let mut out = vec![v.to_string()];
+    for suffix in ["^\\circ", "^{\\circ}", "\u{00b0}", "\\%", "%"] {
+        if let Some(base) = v.strip_suffix(suffix) {
+            if !base.trim().is_empty() {
+                out.push(base.trim().to_string());
+            }
+        }
+    }
+    for head in ["\\frac{", "\\dfrac{", "\\tfrac{"] {
+        if let Some(rest) = v.strip_prefix(head) {
+            if let Some((num, den)) = rest.strip_suffix('}').and_then(|r| r.split_once("}{")) {
+                if !num.contains(['{', '}']) && !den.contains(['{', '}']) {
+                    out.push(format!("{num}/{den}"));
+                    out.push(format!("\\frac{{{num}}}{{{den}}}"));
+                }
+            }
+        }
+    }
+    if let Some((num, den)) = v.split_once('/') {
+        let simple = |x: &str| !x.is_empty() && x.bytes().all(|c| c.is_ascii_alphanumeric());
+        if simple(num) && simple(den) {
+            out.push(format!("\\frac{{{num}}}{{{den}}}"));
+        }
+    }
+    out.dedup();
     let (sign, digits) = v.strip_prefix('-').map_or(("", v), |d| ("-", d));
     if digits.len() >= 4 && digits.bytes().all(|c| c.is_ascii_digit()) {
         let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
@@ -465,7 +503,7 @@ fn statement_answer(text: &str, unit: Span) -> Option<Answer> {
         while vs < unit.end && b[vs] == b' ' {
             vs += 1;
         }
-        match ADVERBS.iter().find(|a| b.len() >= vs + a.len() && b[vs..vs + a.len()].eq_ignore_ascii_case(a)) {
+        match ADVERBS.iter().find(|a| unit.end >= vs + a.len() && b[vs..vs + a.len()].eq_ignore_ascii_case(a)) {
             Some(a) => vs += a.len(),
             None => break,
         }
@@ -520,19 +558,25 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
         .or_else(|| answer::extract_in(text, r, &all_boxed, &hits));
 
     // ---- restate
-    let problem_words: Option<Vec<u64>> = problem.map(|p| {
-        let mut w: Vec<u64> = words(p).collect();
-        w.sort_unstable();
-        w.dedup();
-        w
-    });
+    // the problem's words are hashed only if some unit needs the overlap test
+    let mut problem_words: Option<Vec<u64>> = None;
     let mut ri = 0;
     while ri < n.min(4) {
         let u = &us[ri];
-        let s = u.content.slice(text);
         let cue_restate = matches!(u.cue, Some(CueMatch { cue: Cue::Restate, .. }));
-        let ov = problem_words.as_ref().map_or(0.0, |p| overlap(s, p));
-        let ok = if ri == 0 { cue_restate || ov >= 0.5 } else { (cue_restate || ov >= 0.6) && !computes(u.content.slice(text).as_bytes()) };
+        let mut ov = || match problem {
+            Some(p) => {
+                let words_of_problem = problem_words.get_or_insert_with(|| {
+                    let mut w: Vec<u64> = words(p).collect();
+                    w.sort_unstable();
+                    w.dedup();
+                    w
+                });
+                overlap(u.content.slice(text), words_of_problem)
+            }
+            None => 0.0,
+        };
+        let ok = if ri == 0 { cue_restate || ov() >= 0.5 } else { (cue_restate || ov() >= 0.6) && !computes(u.content.slice(text).as_bytes()) };
         if !ok {
             break;
         }
@@ -612,7 +656,10 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
         let section = if k < ex { SectionKind::Explore } else { SectionKind::Verify };
         let cue = u.cue;
         let at_verify_start = k == ex && k > ui;
-        let starts_solution = matches!(cue.map(|m| m.cue), Some(Cue::Alternative | Cue::Restart));
+        // "Hmm, that's not right." then "Let me start over.": one restart, not two. A cue right
+        // after a cue-opened solution of a single step continues it.
+        let follows_cue = matches!(cur, Some(Block::Sol(si)) if solutions[si].steps.len() == 1 && !solutions[si].cue.is_empty());
+        let starts_solution = matches!(cue.map(|m| m.cue), Some(Cue::Alternative | Cue::Restart)) && !follows_cue;
         let check_kind = match cue.map(|m| m.cue) {
             Some(Cue::Check(kind)) => Some(kind),
             Some(Cue::Reflect) if section == SectionKind::Verify => Some(CheckKind::Reflect),
@@ -668,11 +715,10 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
     // answers of solutions and checks: the last unit answer inside, else a concluding statement
     // unit answers in text order; the last one inside a block is found by binary search
     let unit_answers: Vec<(Span, UnitAnswer)> = us[..c].iter().filter_map(|u| u.answer.map(|a| (u.span, a))).collect();
-    let fv = final_value.as_deref();
     let answer_in = |span: Span| -> Option<Answer> {
         let k = unit_answers.partition_point(|(us, _)| us.start < span.end);
         let (us, a) = unit_answers.get(k.checked_sub(1)?)?;
-        span.contains(*us).then(|| a.to_answer(text, fv))
+        span.contains(*us).then(|| a.to_answer(text))
     };
     for s in solutions.iter_mut() {
         s.answer = answer_in(s.span).or_else(|| s.steps.last().and_then(|last| {
@@ -714,19 +760,32 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
             });
         }
     }
+    // Truncation: a reasoning block opened and never closed, or a text that stops where no
+    // complete response stops (mid-word, after a comma or an operator, inside `\boxed{`), unless
+    // it stops right after its final answer ("... the answer is 18").
     let end_content = text.trim_end();
-    let last_char = end_content.chars().last();
-    let cut_sentence = last_char.map_or(false, |ch| ch.is_alphanumeric() || matches!(ch, ',' | '(' | '-' | '+' | '=' | '\\' | '{' | '^' | '_'));
+    let mut tail = end_content.chars().rev();
+    let last_char = tail.next();
+    let before_last = tail.next();
+    let opening_quote = matches!(last_char, Some('"' | '\u{201c}')) && before_last.map_or(true, char::is_whitespace);
+    // (a short value or a box: a phrase value that runs to the end is the cut text itself)
+    let ends_with_answer = final_answer
+        .as_ref()
+        .map_or(false, |a| a.span.end + 3 >= end_content.len() && (a.kind == AnswerKind::Boxed || a.span.len() <= 24));
+    let cut_sentence = !ends_with_answer
+        && (opening_quote
+            || last_char.map_or(false, |ch| ch.is_alphanumeric() || matches!(ch, ',' | '(' | '-' | '+' | '=' | '\\' | '{' | '^' | '_' | '%' | '&')));
     let unclosed = env.format != crate::trace::Format::Plain && env.close.is_none();
     if final_answer.is_none() {
         issues.push(Issue { kind: IssueKind::NoAnswer, span: Span::new(text.len(), text.len()), message: "no final answer found".into() });
     }
-    if (unclosed && final_answer.is_none()) || (cut_sentence && c == n && env.close.is_none()) {
-        let last = us.last().map_or(Span::new(0, text.len()), |u| u.span);
+    if unclosed || cut_sentence {
+        // the last line
+        let start = memchr::memrchr(b'\n', end_content.as_bytes()).map_or(0, |p| p + 1);
         issues.push(Issue {
             kind: IssueKind::Truncated,
-            span: Span::new(last.start, text.len()),
-            message: if cut_sentence { "the trace stops mid-sentence".into() } else { "the reasoning never closes and states no answer".into() },
+            span: Span::new(start, text.len()),
+            message: if cut_sentence { "the trace stops mid-sentence".into() } else { "the reasoning never closes".into() },
         });
     }
     repetition_issues(text, &us, &mut issues);
@@ -830,6 +889,9 @@ mod tests {
         assert_eq!(super::value_variants("57500"), vec!["57500".to_string(), "57,500".to_string()]);
         assert_eq!(super::value_variants("1,234"), vec!["1,234".to_string(), "1234".to_string()]);
         assert_eq!(super::value_variants("x+1"), vec!["x+1".to_string()]);
+        assert!(super::value_variants("45^\\circ").contains(&"45".to_string()));
+        assert!(super::value_variants("\\dfrac{1}{6}").contains(&"1/6".to_string()));
+        assert!(super::value_variants("1/6").contains(&"\\frac{1}{6}".to_string()));
         let t = parse("Okay, so I need the total.\n\nWe get 50,000 + 7,500 = 57,500.\n\nLet me check: 57,500 again.\n</think>\n\\boxed{57500}", None);
         let verify = t.sections.iter().find(|s| s.kind == Verify).expect("a verify section");
         assert!(&"Okay, so I need the total.\n\nWe get 50,000 + 7,500 = 57,500.\n\nLet me check: 57,500 again."[verify.span.start..].starts_with("Let me check"));

@@ -85,6 +85,8 @@ pub enum IssueKind {
     UnbalancedBoxed,
     /// The same paragraph occurs three or more times (a degenerate loop).
     Repetition,
+    /// The parser failed on this text (a bug: please report it); the trace holds no structure.
+    InternalError,
 }
 
 impl IssueKind {
@@ -100,6 +102,7 @@ impl IssueKind {
             IssueKind::SeveralAnswers => "several-answers",
             IssueKind::UnbalancedBoxed => "unbalanced-boxed",
             IssueKind::Repetition => "repetition",
+            IssueKind::InternalError => "internal-error",
         }
     }
 }
@@ -336,6 +339,25 @@ pub(crate) fn envelope(text: &str, issues: &mut Vec<Issue>) -> Envelope {
     Envelope { format, reasoning: Span::new(r_start, c.start), close: Some(c), summary }
 }
 
+impl Trace {
+    /// A trace with no structure (one `conclude` section over the whole text) and one issue;
+    /// what a binding returns if parsing ever fails, so one bad trace never stops a batch.
+    pub fn unparsed(text: &str, kind: IssueKind, message: String) -> Trace {
+        let all = Span::new(0, text.len());
+        Trace {
+            len: text.len(),
+            format: Format::Plain,
+            reasoning: all,
+            summary: Span::new(text.len(), text.len()),
+            sections: if text.is_empty() { Vec::new() } else { vec![Section { kind: SectionKind::Conclude, span: all }] },
+            solutions: Vec::new(),
+            checks: Vec::new(),
+            final_answer: None,
+            issues: vec![Issue { kind, span: all, message }],
+        }
+    }
+}
+
 /// Parses a response into its structure. Total: never panics, whatever the input.
 ///
 /// `problem`, when given, helps recognise the restatement of the problem.
@@ -409,61 +431,151 @@ impl Trace {
     /// for the trace's own offsets; a [`crate::CharIndex`] to get `str` indices). Written by
     /// hand into one `String`: this is the `dlcot segment` hot path.
     pub fn write_json(&self, pos: impl Fn(usize) -> usize, out: &mut String) {
-        use std::fmt::Write;
-        let span = |out: &mut String, s: Span| {
-            let _ = write!(out, "[{},{}]", pos(s.start), pos(s.end));
-        };
-        let ans = |out: &mut String, a: &Option<Answer>| match a {
-            Some(a) => {
-                out.push_str("{\"text\":");
-                json_str(out, &a.text);
-                let _ = write!(out, ",\"start\":{},\"end\":{},\"kind\":\"{}\"}}", pos(a.span.start), pos(a.span.end), a.kind.as_str());
+        let mut nb = itoa::Buffer::new();
+        let mut num = |out: &mut String, n: usize| out.push_str(nb.format(n));
+        // `"key":` with a leading comma unless first
+        let key = |out: &mut String, k: &str, first: bool| {
+            if !first {
+                out.push(',');
             }
-            None => out.push_str("null"),
+            out.push('"');
+            out.push_str(k);
+            out.push_str("\":");
         };
-        let _ = write!(out, "{{\"format\":\"{}\",\"length\":{},\"reasoning\":", self.format.as_str(), pos(self.len));
-        span(out, self.reasoning);
-        out.push_str(",\"summary\":");
-        span(out, self.summary);
-        out.push_str(",\"final_answer\":");
-        ans(out, &self.final_answer);
-        out.push_str(",\"sections\":[");
-        for (i, s) in self.sections.iter().enumerate() {
-            let _ = write!(out, "{}{{\"kind\":\"{}\",\"start\":{},\"end\":{}}}", if i > 0 { "," } else { "" }, s.kind.as_str(), pos(s.span.start), pos(s.span.end));
+        let word = |out: &mut String, w: &str| {
+            out.push('"');
+            out.push_str(w);
+            out.push('"');
+        };
+        let steps: usize = self.solutions.iter().map(|s| s.steps.len()).sum();
+        out.reserve(256 + 48 * (self.sections.len() + self.checks.len() + self.issues.len()) + 160 * self.solutions.len() + 16 * steps);
+        macro_rules! span {
+            ($s:expr) => {{
+                let s: Span = $s;
+                out.push('[');
+                num(out, pos(s.start));
+                out.push(',');
+                num(out, pos(s.end));
+                out.push(']');
+            }};
         }
-        out.push_str("],\"solutions\":[");
+        macro_rules! start_end {
+            ($s:expr) => {{
+                let s: Span = $s;
+                key(out, "start", false);
+                num(out, pos(s.start));
+                key(out, "end", false);
+                num(out, pos(s.end));
+            }};
+        }
+        macro_rules! answer {
+            ($a:expr) => {{
+                match $a {
+                    Some(a) => {
+                        out.push('{');
+                        key(out, "text", true);
+                        json_str(out, &a.text);
+                        start_end!(a.span);
+                        key(out, "kind", false);
+                        word(out, a.kind.as_str());
+                        out.push('}');
+                    }
+                    None => out.push_str("null"),
+                }
+            }};
+        }
+        out.push('{');
+        key(out, "format", true);
+        word(out, self.format.as_str());
+        key(out, "length", false);
+        num(out, pos(self.len));
+        key(out, "reasoning", false);
+        span!(self.reasoning);
+        key(out, "summary", false);
+        span!(self.summary);
+        key(out, "final_answer", false);
+        answer!(&self.final_answer);
+        key(out, "sections", false);
+        out.push('[');
+        for (i, s) in self.sections.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('{');
+            key(out, "kind", true);
+            word(out, s.kind.as_str());
+            start_end!(s.span);
+            out.push('}');
+        }
+        out.push(']');
+        key(out, "solutions", false);
+        out.push('[');
         for (i, s) in self.solutions.iter().enumerate() {
-            let _ = write!(out, "{}{{\"start\":{},\"end\":{},\"section\":\"{}\",\"cue\":", if i > 0 { "," } else { "" }, pos(s.span.start), pos(s.span.end), s.section.as_str());
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('{');
+            key(out, "start", true);
+            num(out, pos(s.span.start));
+            key(out, "end", false);
+            num(out, pos(s.span.end));
+            key(out, "section", false);
+            word(out, s.section.as_str());
+            key(out, "cue", false);
             json_str(out, s.cue);
-            let _ = write!(out, ",\"restart\":{},\"answer\":", s.restart);
-            ans(out, &s.answer);
-            out.push_str(",\"steps\":[");
+            key(out, "restart", false);
+            out.push_str(if s.restart { "true" } else { "false" });
+            key(out, "answer", false);
+            answer!(&s.answer);
+            key(out, "steps", false);
+            out.push('[');
             for (j, st) in s.steps.iter().enumerate() {
                 if j > 0 {
                     out.push(',');
                 }
-                span(out, *st);
+                span!(*st);
             }
             out.push_str("]}");
         }
-        out.push_str("],\"checks\":[");
+        out.push(']');
+        key(out, "checks", false);
+        out.push('[');
         for (i, c) in self.checks.iter().enumerate() {
-            let _ = write!(out, "{}{{\"start\":{},\"end\":{},\"kind\":\"{}\",\"section\":\"{}\",\"cue\":", if i > 0 { "," } else { "" }, pos(c.span.start), pos(c.span.end), c.kind.as_str(), c.section.as_str());
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('{');
+            key(out, "start", true);
+            num(out, pos(c.span.start));
+            key(out, "end", false);
+            num(out, pos(c.span.end));
+            key(out, "kind", false);
+            word(out, c.kind.as_str());
+            key(out, "section", false);
+            word(out, c.section.as_str());
+            key(out, "cue", false);
             json_str(out, c.cue);
-            out.push_str(",\"solution\":");
+            key(out, "solution", false);
             match c.solution {
-                Some(k) => {
-                    let _ = write!(out, "{k}");
-                }
+                Some(k) => num(out, k),
                 None => out.push_str("null"),
             }
-            out.push_str(",\"answer\":");
-            ans(out, &c.answer);
+            key(out, "answer", false);
+            answer!(&c.answer);
             out.push('}');
         }
-        out.push_str("],\"issues\":[");
+        out.push(']');
+        key(out, "issues", false);
+        out.push('[');
         for (i, is) in self.issues.iter().enumerate() {
-            let _ = write!(out, "{}{{\"kind\":\"{}\",\"start\":{},\"end\":{},\"message\":", if i > 0 { "," } else { "" }, is.kind.as_str(), pos(is.span.start), pos(is.span.end));
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('{');
+            key(out, "kind", true);
+            word(out, is.kind.as_str());
+            start_end!(is.span);
+            key(out, "message", false);
             json_str(out, &is.message);
             out.push('}');
         }
@@ -472,7 +584,7 @@ impl Trace {
 
     /// [`Trace::write_json`] with the trace's own offsets, as a `String`.
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(256 + 64 * (self.solutions.len() + self.checks.len()));
+        let mut out = String::new();
         self.write_json(|p| p, &mut out);
         out
     }
