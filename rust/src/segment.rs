@@ -657,8 +657,9 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
         let cue = u.cue;
         let at_verify_start = k == ex && k > ui;
         // "Hmm, that's not right." then "Let me start over.": one restart, not two. A cue right
-        // after a cue-opened solution of a single step continues it.
-        let follows_cue = matches!(cur, Some(Block::Sol(si)) if solutions[si].steps.len() == 1 && !solutions[si].cue.is_empty());
+        // after a restart of a single step continues it (but "Alternatively, X." then
+        // "Alternatively, Y." are two approaches).
+        let follows_cue = matches!(cur, Some(Block::Sol(si)) if solutions[si].steps.len() == 1 && solutions[si].restart);
         let starts_solution = matches!(cue.map(|m| m.cue), Some(Cue::Alternative | Cue::Restart)) && !follows_cue;
         let check_kind = match cue.map(|m| m.cue) {
             Some(Cue::Check(kind)) => Some(kind),
