@@ -657,13 +657,13 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
         let cue = u.cue;
         let at_verify_start = k == ex && k > ui;
         // "Hmm, that's not right." then "Let me start over.": one restart, not two. A cue right
-        // after a restart of a single step continues it (but "Alternatively, X." then
-        // "Alternatively, Y." are two approaches).
-        let follows_cue = matches!(cur, Some(Block::Sol(si)) if solutions[si].steps.len() == 1 && solutions[si].restart);
+        // after a restart that is only an announcement (under 300 bytes so far) continues it
+        // (but "Alternatively, X." then "Alternatively, Y." are two approaches).
+        let follows_cue = matches!(cur, Some(Block::Sol(si)) if solutions[si].restart && solutions[si].span.len() < 300);
         let starts_solution = matches!(cue.map(|m| m.cue), Some(Cue::Alternative | Cue::Restart)) && !follows_cue;
         let check_kind = match cue.map(|m| m.cue) {
             Some(Cue::Check(kind)) => Some(kind),
-            Some(Cue::Reflect) if section == SectionKind::Verify => Some(CheckKind::Reflect),
+            Some(Cue::Reflect) => Some(CheckKind::Reflect),
             _ => None,
         };
         let phrase = cue.map_or("", |m| m.phrase());
