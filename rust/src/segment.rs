@@ -635,7 +635,16 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
     }
 
     // ---- explore ends after the first unit with an answer
-    let first_answer = (ui..c).find(|&k| us[k].answer.is_some());
+    // Without any stated answer (a trace cut before it boxes one), a verification implies that
+    // the unit before it reached a result: "... = 2 mod 7." then "Wait, let me check that again."
+    let first_answer = (ui..c).find(|&k| us[k].answer.is_some()).or_else(|| {
+        (ui + 1..c)
+            .find(|&k| {
+                matches!(us[k].cue.map(|m| m.cue), Some(Cue::Check(CheckKind::Verify | CheckKind::Substitute | CheckKind::Recompute)))
+                    && computes(us[k - 1].content.slice(text).as_bytes())
+            })
+            .map(|k| k - 1)
+    });
     let mut ex = first_answer.map_or(c, |k| k + 1);
     let (ri, ui) = (ri.min(c), ui.min(c));
     ex = ex.max(ui).min(c);
