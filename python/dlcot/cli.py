@@ -171,7 +171,7 @@ def _rejects_path(out: str, explicit: str | None) -> str:
 def _reject_line(rej, source: str) -> str:
     return json.dumps(
         {"source": source, "index": rej.index, "id": rej.id, "reason": rej.reason, "detail": rej.detail, "raw": rej.raw},
-        ensure_ascii=False,
+        ensure_ascii=True,  # raw input may hold anything; keep each reject on one plain-ASCII line
     )
 
 
