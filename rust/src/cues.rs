@@ -8,7 +8,9 @@
 //! Aho-Corasick DFA holds every phrase, with the typographic apostrophe variant added for each
 //! phrase containing `'`.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind, StartKind};
 use std::sync::OnceLock;
 
 /// What a cue announces.
@@ -533,7 +535,9 @@ pub const CUES: &[(&str, Cue)] = &[
 ];
 
 struct Lexicon {
-    ac: AhoCorasick,
+    /// An anchored, ASCII-case-insensitive DFA stepped by hand in [`cue_at`]: the generic
+    /// search API costs more per call than the few transitions a cue takes.
+    dfa: DFA,
     /// A bit per hash of a phrase's first four (lower-cased) bytes: most sentence starts can
     /// start no cue, and this 8 KiB table says so without running the DFA.
     heads: Vec<u64>,
@@ -553,11 +557,10 @@ fn lexicon() -> &'static Lexicon {
                 cues.push((p.replace('\'', "\u{2019}"), c));
             }
         }
-        let ac = AhoCorasickBuilder::new()
+        let dfa = aho_corasick::dfa::Builder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
             .start_kind(StartKind::Anchored)
-            .kind(Some(AhoCorasickKind::DFA))
             .build(cues.iter().map(|(p, _)| p.as_str()))
             .expect("the cue lexicon is a valid automaton");
         let mut heads = vec![0u64; 65536 / 64];
@@ -568,7 +571,7 @@ fn lexicon() -> &'static Lexicon {
                 None => short.push(&*Box::leak(p.clone().into_bytes().into_boxed_slice())),
             }
         }
-        Lexicon { ac, cues, heads, short }
+        Lexicon { dfa, cues, heads, short }
     })
 }
 
@@ -608,25 +611,40 @@ pub fn cue_at(text: &[u8], at: usize) -> Option<CueMatch> {
     if !maybe && !lex.short.iter().any(|p| text.len() >= at + p.len() && text[at..at + p.len()].eq_ignore_ascii_case(p)) {
         return None;
     }
-    let mut limit = text.len();
-    // The longest phrase that ends on a word boundary: when the longest match fails the
-    // boundary test ("wait, no" in "wait, now"), a shorter phrase ("wait,") may still hold.
-    loop {
-        let input = Input::new(&text[..limit]).span(at..limit).anchored(Anchored::Yes);
-        let m = lex.ac.find(input)?;
-        let end = m.end();
+    // Walk the DFA from `at`, remembering every phrase that ends on the way (a path passes
+    // through "wait," before "wait, let me check"); the longest one that ends on a word
+    // boundary wins, so "wait, no" failing in "wait, now" falls back to "wait,".
+    let dfa = &lex.dfa;
+    let Ok(mut sid) = dfa.start_state(Anchored::Yes) else {
+        return None;
+    };
+    let mut found: [(usize, usize); 8] = [(0, 0); 8]; // (pattern, end)
+    let mut n = 0;
+    let mut i = at;
+    while i < text.len() {
+        sid = dfa.next_state(Anchored::Yes, sid, text[i]);
+        i += 1;
+        if dfa.is_special(sid) {
+            if dfa.is_dead(sid) {
+                break;
+            }
+            if dfa.is_match(sid) {
+                let pid = dfa.match_pattern(sid, 0);
+                found[n % 8] = (pid.as_usize(), i);
+                n += 1;
+            }
+        }
+    }
+    for k in (n.saturating_sub(8)..n).rev() {
+        let (pattern, end) = found[k % 8];
         let last = text[end - 1];
         // "checking" must not match "checkings"; "wait" must not match "waiting".
         if last.is_ascii_alphanumeric() && end < text.len() && (text[end].is_ascii_alphanumeric() || text[end] == b'-') {
-            if end - 1 <= at {
-                return None;
-            }
-            limit = end - 1;
             continue;
         }
-        let pattern = m.pattern().as_usize();
         return Some(CueMatch { cue: lex.cues[pattern].1, len: end - at, pattern });
     }
+    None
 }
 
 #[cfg(test)]
