@@ -373,6 +373,11 @@ pub(crate) fn clean_span(text: &str, mut span: Span) -> Span {
         {
             span.end -= 1;
         }
+        // Unicode whitespace too (a no-break space is no answer)
+        let s = span.slice(text);
+        let t = s.trim_start();
+        span.start += s.len() - t.len();
+        span.end = span.start + t.trim_end().len();
         let s = span.slice(text);
         for (open, close) in [("\\(", "\\)"), ("\\[", "\\]")] {
             if s.starts_with(open) {
@@ -474,6 +479,7 @@ mod tests {
         assert_eq!(ex("the answer is 1, 2, and 3.").as_deref(), Some("1, 2, and 3"));
         assert_eq!(ex("The answer should be in the form \\frac{a}{b}, where a and b are coprime."), None);
         assert_eq!(value_after("x is ", 5), None);
+        assert_eq!(ex("FINAL Answer\u{a0}"), None);
     }
 
     #[test]
