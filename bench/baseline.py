@@ -7,9 +7,11 @@ lexicon (taken from ``dlcot.cue_lexicon()`` at import), the computes test, answe
 (``\\boxed{}`` with nested braces, "answer is" phrases, the final value stated as a result), the
 restate / understand / explore / verify / conclude boundaries, solution and check blocks, the
 final answer and the issues. It is written the way a competent Python programmer would write it
-(``str`` methods, ``re`` where natural, dicts), neither deliberately slow nor C-in-Python; it
-need not match dlcot byte for byte (spans are ``str`` indices, case folding is Python's), and
-``bench/test_bench_parse.py`` reports how often it agrees.
+(``str`` methods, ``re`` where natural, dicts), neither deliberately slow nor C-in-Python. It
+works on ``str`` indices (what ``dlcot`` returns to Python), matches case-insensitively in ASCII
+as the core does, and counts the core's length limits (300-byte values, 40-byte final values,
+the 90-byte "differently" window, ...) in UTF-8 bytes; ``bench/test_bench_parse.py`` reports
+how often it agrees with dlcot.
 
 ``naive_pass`` is the much simpler pass the performance issue uses as a reference point:
 paragraph split, cue prefixes, last boxed answer.
@@ -38,47 +40,84 @@ for _phrase, _cls in dlcot.cue_lexicon():
     if "'" in _phrase:
         LEXICON[_phrase.replace("'", "\u2019")] = _cls
 
-# One alternation, longest phrase first, matched against the lower-cased text: Python's `re`
-# takes the first alternative that matches, so this gives "longest phrase wins".
-_PHRASES = "|".join(re.escape(p) for p in sorted(LEXICON, key=len, reverse=True))
-_CUE_RE = re.compile(f"({_PHRASES})")
-# the same after list and emphasis markup at a unit start (`**`, `- `, `> `, `#`, quotes)
-_MARKUP_CUE_RE = re.compile(f"[*#>\"\\-_ \t]*({_PHRASES})")
-
-# cues that open a new unit inside a paragraph, and that end the conclusion search
-_STRONG = {"alternative", "restart", "conclude", "check:verify", "check:substitute", "check:recompute"}
-# cues that end the "understand" section
-_ENDS_UNDERSTAND = ("alternative", "restart", "conclude", "check:")
-
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_ASCII_WS = " \t\n\r\x0c"
+# What Rust's `str::trim` strips (Unicode White_Space; Python's `str.strip()` also strips \x1c-\x1f)
+_TRIM = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+         "\u2028\u2029\u202f\u205f\u3000")
 
 
 def _lower(text: str) -> str:
-    """Lower-cased text with the same indices as `text`."""
+    """Lower-cased text with the same indices as `text`, as dlcot's ASCII-case-insensitive
+    matching sees it."""
     low = text.lower()
-    if len(low) != len(text):  # e.g. "İ" lowers to two code points
+    # "İ" lowers to two code points, the Kelvin sign to an ASCII "k": lower ASCII only
+    if len(low) != len(text) or "\u212a" in text:
         low = text.translate(_ASCII_LOWER)
     return low
 
 
-def cue_at(low: str, at: int, end: int, markup: bool = False) -> Optional[tuple[str, str]]:
-    """The (phrase, class) of the cue starting at `at` in `low[:end]` (past markup if `markup`),
-    with a word boundary after it."""
-    pattern = _MARKUP_CUE_RE if markup else _CUE_RE
+def _nbytes(s: str) -> int:
+    """UTF-8 length: dlcot's length limits are in bytes."""
+    return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
+
+
+def _is_alnum(c: str) -> bool:
+    return c.isascii() and c.isalnum()
+
+
+def _is_digit(c: str) -> bool:
+    return "0" <= c <= "9"
+
+
+def _rfind(text: str, needle: str, start: int, end: int) -> int:
+    """The last of the non-overlapping occurrences of `needle` in `text[start:end]` (searched
+    left to right, as dlcot's memmem does), or -1."""
+    last = -1
+    pos = text.find(needle, start, end)
+    while pos >= 0:
+        last = pos
+        pos = text.find(needle, pos + len(needle), end)
+    return last
+
+
+# One alternation, longest phrase first, matched against the lower-cased text: Python's `re`
+# takes the first alternative that matches, so this gives "longest phrase wins".
+_PHRASES = "|".join(re.escape(p) for p in sorted(LEXICON, key=len, reverse=True))
+_CUE_RE = re.compile(_PHRASES)
+
+# cues that open a new unit inside a paragraph, and that end the conclusion search
+_STRONG = {"alternative", "restart", "conclude", "check:verify", "check:substitute", "check:recompute"}
+# checks that end "explore" when no unit states an answer
+_VERIFYING = ("check:verify", "check:substitute", "check:recompute")
+# cues that end the "understand" section (and that a unit cue prefers to a filler's)
+_ENDS_UNDERSTAND = ("alternative", "restart", "conclude", "check:")
+
+
+def cue_at(low: str, at: int, end: int) -> Optional[tuple[str, str]]:
+    """The (phrase, class) of the cue starting at `at` in `low[:end]`, with a word boundary
+    after it."""
     limit = end
     while True:
-        m = pattern.match(low, at, limit)
+        m = _CUE_RE.match(low, at, limit)
         if m is None:
             return None
         e = m.end()
         # "waiting" is not "wait"; when the longest phrase fails this test a shorter one may hold
-        if e < end and low[e - 1].isalnum() and (low[e].isalnum() or low[e] == "-"):
-            if e - 1 <= m.start(1):
+        if e < end and _is_alnum(low[e - 1]) and (_is_alnum(low[e]) or low[e] == "-"):
+            if e - 1 <= at:
                 return None
             limit = e - 1
             continue
-        phrase = m.group(1)
+        phrase = m.group()
         return phrase, LEXICON[phrase]
+
+
+def skip_markup(text: str, s: int, end: int) -> int:
+    """Skips list and emphasis markup at a unit start (`**`, `- `, `> `, `#`, quotes)."""
+    while s < end and text[s] in '*#>"-_ \t':
+        s += 1
+    return s
 
 
 # --------------------------------------------------------------------------- answers
@@ -87,7 +126,7 @@ MAX_BOXED = 8 * 1024
 MAX_PHRASE = 300
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)( *)")
 _BRACE_TOKENS = re.compile(r"\\.|[{}]", re.S)
-# "answer" as a word (not "answers"), possibly "final answer", then a linking phrase
+# "answer" as a word (not "answers"), then a linking phrase
 _ANSWER_WORD = re.compile(r"(?<![a-z0-9])answer(?![a-z0-9])")
 _LINK = re.compile(r" is:| is(?![a-z0-9'])| should be(?![a-z0-9'])| would be(?![a-z0-9'])| will be(?![a-z0-9'])"
                    r"| must be(?![a-z0-9'])| =|:|\*\*:")
@@ -100,14 +139,15 @@ class Hit(NamedTuple):
     is_final: bool
 
 
-def answer_hits(low: str, start: int = 0, end: Optional[int] = None) -> list[Hit]:
-    """Every "answer" word in `low[start:end]` (lower-cased text), in order."""
-    end = len(low) if end is None else end
+def answer_hits(text: str, low: str) -> list[Hit]:
+    """Every "answer" word in `text` ("answer", "Answer" or "ANSWER"), in order."""
     hits = []
-    for m in _ANSWER_WORD.finditer(low, start, end):
+    for m in _ANSWER_WORD.finditer(low):
         a, after = m.span()
-        is_final = low.endswith("final ", start, a)
-        link = _LINK.match(low, after, end)
+        if text[a + 1 : after] not in ("nswer", "NSWER"):
+            continue
+        is_final = low.startswith("final ", a - 6, a) if a >= 6 else False
+        link = _LINK.match(low, after)
         hits.append(Hit(a - 6 if is_final else a, after, link.end() if link else None, is_final))
     return hits
 
@@ -152,12 +192,16 @@ def find_boxed(text: str) -> tuple[list[tuple[int, int, int, int]], int]:
 
 
 def clean_span(text: str, s: int, e: int) -> tuple[int, int]:
-    """Shrinks past spaces, `$`, `**`, `\\(..\\)`, `\\[..\\]`, `\\boxed{..}`, trailing `.,;`."""
+    """Shrinks past whitespace, `$`, `**`, `\\(..\\)`, `\\[..\\]`, `\\boxed{..}`, trailing `.,;`."""
     while True:
         before = (s, e)
         while s < e and text[s] in " \t\n\r$*":
             s += 1
         while e > s and text[e - 1] in " \t\n\r$*.,;":
+            e -= 1
+        while s < e and text[s] in _TRIM:  # Unicode whitespace too (a no-break space is no answer)
+            s += 1
+        while e > s and text[e - 1] in _TRIM:
             e -= 1
         for o, c in (("\\(", "\\)"), ("\\[", "\\]")):
             if text.startswith(o, s, e):
@@ -174,12 +218,12 @@ def clean_span(text: str, s: int, e: int) -> tuple[int, int]:
             return s, e
 
 
-_MC_RE = re.compile(r"\(([A-J])\)|([A-J])(?:[).:](?: |$)|$)")
+_MC_RE = re.compile(r"\(([A-J])\)|([A-J])(?:[).:](?: |\Z)|\Z)")
 
 
 def mc_letter(value: str) -> Optional[str]:
     """"(B)", "B)", "B.", "(B) 12", "B: text" -> "B"."""
-    m = _MC_RE.match(value.strip())
+    m = _MC_RE.match(value.strip(_TRIM))
     return (m.group(1) or m.group(2)) if m else None
 
 
@@ -192,13 +236,26 @@ def answer_at(text: str, s: int, e: int, kind: str) -> dict[str, Any]:
     return a
 
 
-def value_after(text: str, start: int, end: Optional[int] = None) -> Optional[tuple[int, int]]:
-    """Span of the value at or after `start`, up to the end of its line or sentence."""
-    n = len(text) if end is None else end
+# "18, but let me check": a clause after a comma is not part of the value
+_CLAUSE_WORDS = ("but ", "so ", "which ", "since ", "because ", "or ", "wait", "hmm", "let ", "i ", "we ", "then ",
+                 "right")
+# "The answer should be in the form ...": the task restated, not an answer
+_INSTRUCTIONS = ("in the form", "in form", "of the form", "expressed", "written", "given in", "in simplest",
+                 "as a common", "a common fraction", "in terms of", "rounded", "to be ")
+
+
+def value_after(text: str, low: str, start: int, end: int) -> Optional[tuple[int, int]]:
+    """Span of the value at or after `start` in `text[:end]`, up to the end of its line, its
+    sentence or a clause after a comma (at most 300 bytes)."""
+    if start >= end:
+        return None
     s = start
-    while s < n and text[s] in " \t*:":
+    while s < end and text[s] in " \t*:":
         s += 1
-    limit = min(n, s + MAX_PHRASE)
+    limit = min(end, s + MAX_PHRASE)
+    chunk = text[s:limit]
+    if not chunk.isascii():  # 300 bytes, not 300 chars
+        limit = s + len(chunk.encode("utf-8", "surrogatepass")[:MAX_PHRASE].decode("utf-8", "ignore"))
     depth = 0
     in_math = False
     e = s
@@ -212,63 +269,79 @@ def value_after(text: str, start: int, end: Optional[int] = None) -> Optional[tu
             depth -= 1
         elif ch == "$":
             in_math = not in_math
-        elif ch in ".;" and depth <= 0 and not in_math:
-            nxt = text[e + 1] if e + 1 < n else None
-            decimal = e > 0 and text[e - 1].isdigit() and nxt is not None and nxt.isdigit()
-            if not decimal and (nxt is None or nxt.isspace()):
+        elif ch in ".;?!,":
+            nxt = text[e + 1] if e + 1 < end else None
+            if ch != ",":
+                # ". The", "? But": a sentence end whatever the brackets or a currency `$` say
+                if (nxt is None or nxt in " \n") and (e + 2 >= end or "A" <= text[e + 2] <= "Z" or text[e + 2] == "\n"):
+                    break
+                # otherwise a `.`, `;` or `?` followed by whitespace, outside brackets and math
+                if ch != "!" and depth <= 0 and not in_math and (nxt is None or nxt in _ASCII_WS):
+                    break
+            elif depth <= 0 and not in_math and nxt == " " and low.startswith(_CLAUSE_WORDS, e + 2, end):
                 break
         e += 1
     s, e = clean_span(text, s, e)
-    return (s, e) if e > s else None
+    if e <= s or low.startswith(_INSTRUCTIONS, s, e):
+        return None
+    return s, e
 
 
-def _heading_answer(text: str, low: str, at: int) -> Optional[dict[str, Any]]:
+def _heading_answer(text: str, low: str, at: int, end: int) -> Optional[dict[str, Any]]:
     """`**Final Answer**` followed by its line; `at` is just after "final answer"."""
-    while at < len(text) and text[at] in "*: \t\n\r#":
+    while at < end and text[at] in "*: \t\n\r#":
         at += 1
-    span = value_after(text, at)
+    span = value_after(text, low, at, end)
     if span is None:
         return None
-    line_end = text.find("\n", span[0])
+    line_end = text.find("\n", span[0], end)
     if line_end < 0:
-        line_end = len(text)
+        line_end = end
     # "**Final Answer**\nThe answer is 3.5.": the phrase inside the heading's line wins
-    linked = [h.value for h in answer_hits(low, span[0], line_end) if h.value is not None]
+    s0 = span[0]
+    linked = [h.value for h in answer_hits(text[s0:line_end], low[s0:line_end]) if h.value is not None]
     if linked:
-        inner = value_after(text, linked[-1], line_end)
+        inner = value_after(text, low, s0 + linked[-1], line_end)
         if inner is not None:
             return answer_at(text, *inner, "final-answer-heading")
     return answer_at(text, *span, "final-answer-heading")
 
 
-def extract_answer(text: str, low: Optional[str] = None) -> Optional[dict[str, Any]]:
-    """The final answer `text` states: last boxed, then final-answer phrase, heading, answer
-    phrase, `#### N`."""
-    for _s, _e, i, j in reversed(find_boxed(text)[0]):
-        if text[i:j].strip():
+def extract_in(text: str, low: str, region: tuple[int, int], boxed: list[tuple[int, int, int, int]],
+               hits: list[Hit]) -> Optional[dict[str, Any]]:
+    """The final answer stated inside `region`: last boxed, then final-answer phrase, heading,
+    answer phrase, `#### N`. `boxed` and `hits` are those of the whole text."""
+    r0, r1 = region
+    for b0, b1, i, j in reversed(boxed):
+        if r0 <= b0 and b1 <= r1 and text[i:j].strip(_TRIM):
             return answer_at(text, i, j, "boxed")
-    low = _lower(text) if low is None else low
-    hits = answer_hits(low)
+    hits = [h for h in hits if h.start >= r0 and h.after <= r1]
     finals = [h for h in hits if h.is_final]
     if finals:  # the last "final answer": "... is X", else a heading
         if finals[-1].value is not None:
-            span = value_after(text, finals[-1].value)
+            span = value_after(text, low, finals[-1].value, r1)
             if span:
                 return answer_at(text, *span, "final-answer-phrase")
-        a = _heading_answer(text, low, finals[-1].after)
+        a = _heading_answer(text, low, finals[-1].after, r1)
         if a is not None:
             return a
     for h in reversed(hits):  # "the answer is X"
         if h.value is not None:
-            span = value_after(text, h.value)
+            span = value_after(text, low, h.value, r1)
             if span:
                 return answer_at(text, *span, "answer-phrase")
-    pos = text.rfind("####")
+    pos = _rfind(text, "####", r0, r1)
     if pos >= 0:
-        span = value_after(text, pos + 4)
+        span = value_after(text, low, pos + 4, r1)
         if span:
             return answer_at(text, *span, "hashes")
     return None
+
+
+def extract_answer(text: str) -> Optional[dict[str, Any]]:
+    """The final answer `text` states (as ``dlcot.extract_answer``, with its span and kind)."""
+    low = _lower(text)
+    return extract_in(text, low, (0, len(text)), find_boxed(text)[0], answer_hits(text, low))
 
 
 # --------------------------------------------------------------------------- envelope
@@ -328,12 +401,12 @@ def envelope(text: str, issues: list[dict[str, Any]]) -> dict[str, Any]:
         _issue(issues, "chat-template", 0, start, "the response holds a chat-template prompt")
     body_end = end
     while True:  # end-of-turn tokens (and the whitespace before them) at the end
-        t = text[start:body_end].rstrip()
+        t = text[start:body_end].rstrip(_TRIM)
         tok = next((e for e in END_TOKENS if t.endswith(e)), None)
         if tok is None:
             break
         body_end = start + len(t) - len(tok)
-    if body_end < end and text[body_end:end].strip():
+    if body_end < end and text[body_end:end].strip(_TRIM):
         _issue(issues, "chat-template", body_end, end, "the response ends with end-of-turn tokens")
         end = body_end
 
@@ -352,7 +425,8 @@ def envelope(text: str, issues: list[dict[str, Any]]) -> dict[str, Any]:
     r_start = o[2] if o else start
     if o is None:
         assert c is not None
-        _issue(issues, "missing-open-tag", c[1], c[1], "the reasoning has a closing tag but no opening tag")
+        _issue(issues, "missing-open-tag", c[1], c[1],
+               "the reasoning has a closing tag but no opening tag (normal for R1 distills)")
     elif c is None:
         _issue(issues, "missing-close-tag", o[1], o[2], "the reasoning is never closed")
     if c is None:
@@ -361,7 +435,7 @@ def envelope(text: str, issues: list[dict[str, Any]]) -> dict[str, Any]:
     if again is not None:
         _issue(issues, "several-think-blocks", again[1], again[2], "another reasoning block follows the first")
     s_start, s_end = c[2], end
-    lead = len(text[s_start:s_end]) - len(text[s_start:s_end].lstrip())
+    lead = len(text[s_start:s_end]) - len(text[s_start:s_end].lstrip(_TRIM))
     so = first("solution-open", s_start + lead, s_end)
     if so is not None and so[1] == s_start + lead:  # the summary, unwrapped from a solution tag
         s_start = so[2]
@@ -391,27 +465,48 @@ def computes(s: str) -> bool:
 
 
 # Openers that carry no meaning of their own: "Wait, another way: ..." is a new approach.
-FILLERS = ("but wait,", "wait,", "hmm,", "hmm.", "but", "so,", "okay,", "ok,", "oh,", "ah,", "alright,", "now,",
-           "well,", "and", "also,", "hold on,")
-
-
-_MARKUP_RE = re.compile(r'[*#>"\-_ \t]*')
-_HEAD_RE = re.compile(r"[^.?\n]*")
+FILLERS = ("but wait a minute,", "wait a minute,", "wait a second,", "wait a moment,", "but wait,", "wait,", "hmm,",
+           "hmm.", "but", "so,", "okay,", "ok,", "oh,", "ah,", "alright,", "now,", "well,", "and", "also,", "hold on,",
+           "hmm, wait,")
+# longest first, so the alternation takes the longest filler
+_FILLER_RE = re.compile("|".join(re.escape(f) for f in sorted(FILLERS, key=len, reverse=True)))
 _DIFFERENTLY = ("let me think differently", LEXICON["let me think differently"])
-_FILLER_RE = re.compile("|".join(re.escape(f) for f in FILLERS))
 
 
-def unit_cue(low: str, start: int, end: int) -> Optional[tuple[str, str]]:
-    """The cue at the unit start (past markup), looking past up to two fillers for a stronger one."""
-    first = cue_at(low, start, end, markup=True)
+def filler_at(low: str, at: int, end: int) -> int:
+    """Length of the filler (followed by a space) starting at `at` in `low[:end]`, or 0."""
+    f = _FILLER_RE.match(low, at, end)
+    if f is None or not low.startswith(" ", f.end(), end):
+        return 0
+    return f.end() - at
+
+
+def differently(text: str, at: int, end: int, positions: list[int]) -> Optional[tuple[str, str]]:
+    """"Maybe I should think about this differently.": a change of approach announced within the
+    first 90 bytes of the unit's first sentence. `positions`: where "ifferently" occurs."""
+    k = bisect.bisect_left(positions, at)
+    if k == len(positions):
+        return None
+    p = positions[k]
+    if p > end or p - at >= 90 or _nbytes(text[at:p]) >= 90:
+        return None
+    head = text[at:p]
+    if "." in head or "?" in head or "\n" in head:
+        return None
+    return _DIFFERENTLY
+
+
+def unit_cue(text: str, low: str, at: int, end: int, positions: list[int]) -> Optional[tuple[str, str]]:
+    """The cue at `at` (past markup), looking past up to two fillers for a stronger one."""
+    first = cue_at(low, at, end)
     if first is not None and first[1].startswith(_ENDS_UNDERSTAND):
         return first
-    at = pos = _MARKUP_RE.match(low, start, end).end()  # type: ignore[union-attr]  # `*` always matches
+    pos = at
     for _ in range(2):
-        f = _FILLER_RE.match(low, pos, end)
-        if f is None or not low.startswith(" ", f.end(), end):
+        n = filler_at(low, pos, end)
+        if not n:
             break
-        pos = f.end()
+        pos += n
         while pos < end and low[pos] == " ":
             pos += 1
         m = cue_at(low, pos, end)
@@ -419,21 +514,18 @@ def unit_cue(low: str, start: int, end: int) -> Optional[tuple[str, str]]:
             return m
     if first is not None and first[1] != "reflect":
         return first
-    # "Maybe I should think about this differently.": a change of approach within the first words
-    if "differently" in _HEAD_RE.match(low, at, min(end, at + 90)).group():  # type: ignore[union-attr]
-        return _DIFFERENTLY
-    return first
+    return differently(text, at, end, positions) or first
 
 
 class Unit:
     __slots__ = ("start", "end", "cstart", "cend", "content", "cue", "answer")
 
-    def __init__(self, text: str, low: str, start: int, end: int):
+    def __init__(self, text: str, low: str, start: int, end: int, positions: list[int]):
         self.start, self.end = start, end
         self.content = text[start:end].rstrip(_WS)
         self.cstart, self.cend = start, start + len(self.content)
-        self.cue = unit_cue(low, start, self.cend)
-        self.answer: Optional[dict[str, Any]] = None
+        self.cue = unit_cue(text, low, skip_markup(text, start, self.cend), self.cend, positions)
+        self.answer: Optional[tuple[int, int, str]] = None  # (start, end, kind) of the value
 
     @property
     def cls(self) -> Optional[str]:
@@ -450,6 +542,12 @@ def units(text: str, low: str, r_start: int, r_end: int) -> list[Unit]:
         s = m.end()
         if s < r_end and s > starts[-1]:
             starts.append(s)
+    # where "ifferently" occurs (case-sensitive, as in dlcot), for the "differently" test
+    positions = []
+    p = text.find("ifferently", r_start, r_end)
+    while p >= 0:
+        positions.append(p)
+        p = text.find("ifferently", p + 10, r_end)
     out: list[Unit] = []
     for i, p_start in enumerate(starts):
         p_end = starts[i + 1] if i + 1 < len(starts) else r_end
@@ -458,11 +556,11 @@ def units(text: str, low: str, r_start: int, r_end: int) -> list[Unit]:
             s = m.end()
             if s >= p_end or s <= unit_start:
                 continue
-            cue = cue_at(low, s, p_end, markup=True)
+            cue = cue_at(low, skip_markup(text, s, p_end), p_end)
             if cue and cue[1] in _STRONG:
-                out.append(Unit(text, low, unit_start, s))
+                out.append(Unit(text, low, unit_start, s, positions))
                 unit_start = s
-        out.append(Unit(text, low, unit_start, p_end))
+        out.append(Unit(text, low, unit_start, p_end, positions))
     if out:
         out[0].start = r_start  # the units tile the reasoning; the first one's content starts later
     return out
@@ -476,20 +574,20 @@ _WEAK_LEADS = (" to", " of", ":")
 _STRONG_WEAK_LEADS = ("comes to", "amounts to", "adds up to", "total of")
 
 
-def is_result(text: str, at: int, n: int) -> bool:
+def is_result(text: str, low: str, at: int, n: int) -> bool:
     """Is the value at text[at:at+n] stated as a result ("= 18", "is 18", "gives $18")?"""
     end = at + n
-    if at > 0:
+    if at > 0:  # not inside a longer number or word
         p = text[at - 1]
-        if (text[at].isalnum() and p.isalnum()) or (p == "." and at > 1 and text[at - 2].isdigit()):
+        if (_is_alnum(text[at]) and _is_alnum(p)) or (p == "." and at > 1 and _is_digit(text[at - 2])):
             return False
     if end < len(text):
         nx = text[end]
-        if text[end - 1].isalnum() and nx.isalnum():
+        if _is_alnum(text[end - 1]) and _is_alnum(nx):
             return False
-        if nx in ".," and end + 1 < len(text) and text[end + 1].isdigit():
+        if nx in ".," and end + 1 < len(text) and _is_digit(text[end + 1]):
             return False
-    i = at
+    i = at  # what precedes, past spaces and math wrappers
     while True:
         while i > 0 and text[i - 1] in " ${*\t":
             i -= 1
@@ -497,31 +595,63 @@ def is_result(text: str, at: int, n: int) -> bool:
             i -= 2
             continue
         break
-    before = text[min(max(at - 64, 0), i) : i].lower()
+    before = low[min(max(at - 64, 0), i) : i]
     if before.endswith(_LEADS) and not before.endswith(_WEAK_LEADS):
         return True
     return before.endswith(_STRONG_WEAK_LEADS)
 
 
+_DEGREE_SUFFIXES = ("^\\circ", "^{\\circ}", "\u00b0", "\\%", "%")
+_FRACTION_HEADS = ("\\frac{", "\\dfrac{", "\\tfrac{")
+_SIMPLE = re.compile(r"[A-Za-z0-9]+")
+
+
 def value_variants(v: str) -> list[str]:
-    """`v`, plus its other thousands-separator form ("57500" <-> "57,500")."""
+    """`v`, plus the other forms a trace writes the same value in: degrees and percent without
+    their sign ("45^\\circ" -> "45"), fractions ("\\frac{1}{6}" <-> "1/6"), thousands separators
+    ("57500" <-> "57,500")."""
+    out = [v]
+    for suffix in _DEGREE_SUFFIXES:
+        if v.endswith(suffix) and v[: -len(suffix)].strip(_TRIM):
+            out.append(v[: -len(suffix)].strip(_TRIM))
+    for head in _FRACTION_HEADS:
+        if v.startswith(head) and v.endswith("}") and "}{" in v[len(head) : -1]:
+            num, den = v[len(head) : -1].split("}{", 1)
+            if not any(c in "{}" for c in num + den):
+                out.append(f"{num}/{den}")
+                out.append(f"\\frac{{{num}}}{{{den}}}")
+    if "/" in v:
+        num, den = v.split("/", 1)
+        if _SIMPLE.fullmatch(num) and _SIMPLE.fullmatch(den):
+            out.append(f"\\frac{{{num}}}{{{den}}}")
+    out = [x for k, x in enumerate(out) if k == 0 or x != out[k - 1]]  # consecutive repeats
     sign, digits = ("-", v[1:]) if v.startswith("-") else ("", v)
     if len(digits) >= 4 and digits.isascii() and digits.isdigit():
-        head = len(digits) % 3 or 3
-        return [v, sign + ",".join([digits[:head]] + [digits[i : i + 3] for i in range(head, len(digits), 3)])]
-    if "," in digits and digits.isascii() and digits.replace(",", "").isdigit():
-        return [v, sign + digits.replace(",", "")]
-    return [v]
+        lead = len(digits) % 3 or 3
+        out.append(sign + ",".join([digits[:lead]] + [digits[i : i + 3] for i in range(lead, len(digits), 3)]))
+    elif "," in digits and all(c in "0123456789," for c in digits):
+        out.append(sign + digits.replace(",", ""))
+    return out
 
 
-def mark_answers(text: str, low: str, us: list[Unit], final_value: Optional[str], first_eligible: int) -> None:
-    """The last answer each unit states: boxed, an answer phrase, or the final value as a result."""
-    boxed = find_boxed(text)[0]
-    bi = 0
-    linked = [(h.start, h.value) for h in answer_hits(low) if h.value is not None]
-    li = 0
-    value = final_value if final_value and len(final_value.encode()) <= 40 else None
-    variants = value_variants(value) if value else []
+def mark_answers(text: str, low: str, us: list[Unit], boxed: list[tuple[int, int, int, int]], hits: list[Hit],
+                 final_value: Optional[str], first_eligible: int) -> None:
+    """The last answer each unit states: boxed, an answer phrase, or the final value stated as a
+    result (as written there: "57,500" for a final "57500")."""
+    linked = [(h.start, h.value) for h in hits if h.value is not None]
+    variants = value_variants(final_value) if final_value and _nbytes(final_value) <= 40 else []
+    # every place the final value is stated as a result, from the first eligible unit on
+    results: list[tuple[int, int]] = []
+    if first_eligible < len(us):
+        r0, r1 = us[first_eligible].start, us[-1].end
+        for v in variants:
+            pos = text.find(v, r0, r1)
+            while pos >= 0:
+                if is_result(text, low, pos, len(v)):
+                    results.append((pos, pos + len(v)))
+                pos = text.find(v, pos + len(v), r1)
+        results.sort()
+    bi = li = ri = 0
     for k, u in enumerate(us):
         cs, ce = u.cstart, u.cend
         while bi < len(boxed) and boxed[bi][0] < cs:
@@ -530,9 +660,8 @@ def mark_answers(text: str, low: str, us: list[Unit], final_value: Optional[str]
         j = bi
         while j < len(boxed) and boxed[j][1] <= ce:
             _, _, i0, i1 = boxed[j]
-            inner = text[i0:i1].strip()
-            if inner:
-                found = {"text": inner, "start": i0, "end": i1, "kind": "boxed"}
+            if text[i0:i1].strip(_TRIM):
+                found = (i0, i1, "boxed")
             j += 1
         if found:
             u.answer = found
@@ -541,25 +670,25 @@ def mark_answers(text: str, low: str, us: list[Unit], final_value: Optional[str]
         while li < len(linked) and linked[li][0] < cs:
             li += 1
         best = -1
-        while li < len(linked) and linked[li][1] <= ce:
-            best = linked[li][1]
-            li += 1
+        j = li
+        while j < len(linked) and linked[j][1] <= ce:
+            best = linked[j][1]
+            j += 1
         if best >= 0:
-            span = value_after(text, best, ce)
+            span = value_after(text, low, best, ce)
             if span:
-                u.answer = _answer(text, *span, "answer-phrase")
+                u.answer = (span[0], span[1], "answer-phrase")
                 continue
-        if k < first_eligible or value is None:
+        if k < first_eligible:
             continue
+        while ri < len(results) and results[ri][0] < cs:
+            ri += 1
         last = None
-        for v in variants:
-            pos = text.find(v, cs, ce)
-            while pos >= 0:
-                if is_result(text, pos, len(v)) and (last is None or pos > last[0]):
-                    last = (pos, pos + len(v))
-                pos = text.find(v, pos + len(v), ce)
+        while ri < len(results) and results[ri][1] <= ce:
+            last = results[ri]
+            ri += 1
         if last is not None:
-            u.answer = {"text": value, "start": last[0], "end": last[1], "kind": "statement"}
+            u.answer = (last[0], last[1], "statement")
 
 
 _ADVERBS = ("indeed ", "just ", "also ", "still ", "exactly ", "then ", "now ", "equal to ", "actually ", "simply ",
@@ -577,23 +706,24 @@ def statement_answer(text: str, low: str, start: int, end: int) -> Optional[dict
         s += 1
     if not low.startswith(_OPENERS, s, end):
         return None
+    # the value after the last `=` or " is "
     eq = text.rfind("=", s, end)
-    is_ = text.rfind(" is ", s, end)
+    is_ = _rfind(text, " is ", s, end)
     vs = max(eq + 1 if eq >= 0 else -1, is_ + 4 if is_ >= 0 else -1)
     if vs < 0:
         return None
     while True:  # the value may follow adverbs: "so the total is just 24"
         while vs < end and text[vs] == " ":
             vs += 1
-        adverb = next((a for a in _ADVERBS if low.startswith(a, vs)), None)
+        adverb = next((a for a in _ADVERBS if low.startswith(a, vs, end)), None)
         if adverb is None:
             break
         vs += len(adverb)
-    span = value_after(text, vs, end)
+    span = value_after(text, low, vs, end)
     if span is None:
         return None
     v = text[span[0] : span[1]]
-    if len(v.encode()) > 40 or not any(c.isdigit() or c == "\\" for c in v):
+    if _nbytes(v) > 40 or not any(_is_digit(c) or c == "\\" for c in v):
         return None
     return _answer(text, *span, "statement")
 
@@ -617,7 +747,7 @@ def parse_one(text: str, problem: Optional[str] = None) -> dict[str, Any]:
     """Parses one response into a dict shaped like ``dlcot.Trace.to_dict()`` (str indices)."""
     issues: list[dict[str, Any]] = []
     n_text = len(text)
-    if not text.strip():
+    if not text.strip(_TRIM):
         _issue(issues, "empty", 0, n_text, "the response is empty")
         return {
             "format": "plain", "length": n_text, "reasoning": [0, n_text], "summary": [n_text, n_text],
@@ -630,16 +760,10 @@ def parse_one(text: str, problem: Optional[str] = None) -> dict[str, Any]:
     us = units(text, low, r0, r1) if r1 > r0 else []
     n = len(us)
 
-    # final answer: the summary, then the reasoning
-    s0, s1 = env["summary"]
-    final = None
-    for a0, a1 in ((s0, s1), (r0, r1)):
-        a = extract_answer(text[a0:a1], low[a0:a1])
-        if a is not None:
-            a["start"] += a0
-            a["end"] += a0
-            final = a
-            break
+    # final answer: the summary, then the reasoning (boxes and "answer" words found once)
+    boxed, unbalanced = find_boxed(text)
+    hits = answer_hits(text, low)
+    final = extract_in(text, low, env["summary"], boxed, hits) or extract_in(text, low, (r0, r1), boxed, hits)
 
     # restate
     pw = set(_words(problem)) if problem is not None else None
@@ -675,7 +799,7 @@ def parse_one(text: str, problem: Optional[str] = None) -> dict[str, Any]:
                 final_value, best = v, cnt
         if best < 2:
             final_value = None
-    mark_answers(text, low, us, final_value, ri)
+    mark_answers(text, low, us, boxed, hits, final_value, ri)
 
     # conclusion: the last concluding unit not followed by a check or another approach
     c = n
@@ -686,10 +810,17 @@ def parse_one(text: str, problem: Optional[str] = None) -> dict[str, Any]:
             break
         if cls in _STRONG:
             break
-    if c == n and env["close"] is None and n > 1 and us[-1].answer and us[-1].answer["kind"] == "boxed":
+    if c == n and env["close"] is None and n > 1 and us[-1].answer and us[-1].answer[2] == "boxed":
         c = n - 1
 
-    ex = next((k + 1 for k in range(ui, c) if us[k].answer is not None), c)
+    # explore ends after the first unit with an answer. Without any stated answer (a trace cut
+    # before it boxes one), a verification right after a computing unit implies that this unit
+    # reached a result: "... = 2 mod 7." then "Wait, let me check that again."
+    first_answer = next((k for k in range(ui, c) if us[k].answer is not None), None)
+    if first_answer is None:
+        first_answer = next((k - 1 for k in range(ui + 1, c)
+                             if us[k].cls in _VERIFYING and computes(us[k - 1].content)), None)
+    ex = c if first_answer is None else first_answer + 1
     ri, ui = min(ri, c), min(ui, c)
     ex = min(max(ex, ui), c)
     bounds = (0, ri, ui, ex, c, n)
@@ -721,10 +852,16 @@ def parse_one(text: str, problem: Optional[str] = None) -> dict[str, Any]:
         cls = u.cls
         phrase = u.cue[0] if u.cue else ""
         at_verify_start = k == ex and k > ui
-        starts_solution = cls in ("alternative", "restart")
+        # "Hmm, that's not right." then "Let me start over.": one restart, not two. A cue right
+        # after a restart that is only an announcement (under 300 bytes so far) continues it
+        # (but "Alternatively, X." then "Alternatively, Y." are two approaches).
+        open_sol = solutions[cur[1]] if cur is not None and cur[0] == "sol" else None
+        follows_cue = (open_sol is not None and open_sol["restart"]
+                       and _nbytes(text[open_sol["start"] : open_sol["end"]]) < 300)
+        starts_solution = cls in ("alternative", "restart") and not follows_cue
         if cls is not None and cls.startswith("check:"):
             check_kind: Optional[str] = cls[6:]
-        elif cls == "reflect" and section == "verify":
+        elif cls == "reflect":
             check_kind = "reflect"
         else:
             check_kind = None
@@ -763,13 +900,15 @@ def parse_one(text: str, problem: Optional[str] = None) -> dict[str, Any]:
             checks[cur[1]]["end"] = u.end
 
     # answers of solutions and checks: the last unit answer inside, else a concluding statement
+    # (a unit's answer is the text written at its span: "57,500" where the final answer is "57500")
     answered = [u for u in us[:c] if u.answer is not None]
     ends = [u.end for u in answered]
 
     def answer_in(start: int, end: int) -> Optional[dict[str, Any]]:
         k = bisect.bisect_right(ends, end) - 1
         if k >= 0 and answered[k].start >= start:
-            return dict(answered[k].answer or {})
+            a0, a1, kind = answered[k].answer  # type: ignore[misc]
+            return {"text": text[a0:a1].strip(_TRIM), "start": a0, "end": a1, "kind": kind}
         return None
 
     for sol in solutions:
@@ -782,29 +921,37 @@ def parse_one(text: str, problem: Optional[str] = None) -> dict[str, Any]:
             ch["answer"] = answer_in(ch["start"], ch["end"])
 
     # issues
-    boxed, unbalanced = find_boxed(text)
     if unbalanced:
         _issue(issues, "unbalanced-boxed", n_text, n_text, f"{unbalanced} \\boxed{{ whose braces never close")
     concl = next((s for s in sections if s["kind"] == "conclude"), None)
     if concl is not None:
         distinct: list[str] = []
         for b0, b1, i0, i1 in boxed:
-            v = text[i0:i1].strip()
+            v = text[i0:i1].strip(_TRIM)
             if concl["start"] <= b0 and b1 <= concl["end"] and v and v not in distinct:
                 distinct.append(v)
         if len(distinct) > 1:
             _issue(issues, "several-answers", concl["start"], concl["end"],
                    f"the conclusion boxes {len(distinct)} different answers: {' | '.join(distinct)}")
-    stripped = text.rstrip()
+    # Truncation: a reasoning block opened and never closed, or a text that stops where no
+    # complete response stops (mid-word, after a comma or an operator, inside `\boxed{`), unless
+    # it stops right after its final answer, a box or a short value (<= 24 bytes, within 3 bytes
+    # of the end: a phrase value that runs to the end is the cut text itself).
+    stripped = text.rstrip(_TRIM)
     last_char = stripped[-1] if stripped else ""
-    cut = bool(last_char) and (last_char.isalnum() or last_char in ",(-+=\\{^_")
+    before_last = stripped[-2] if len(stripped) > 1 else ""
+    opening_quote = last_char in ('"', "\u201c") and (not before_last or before_last.isspace())
+    ends_with_answer = final is not None and _nbytes(text[final["end"] : len(stripped)]) <= 3 and (
+        final["kind"] == "boxed" or _nbytes(text[final["start"] : final["end"]]) <= 24)
+    cut = not ends_with_answer and (
+        opening_quote or last_char.isalnum() or (last_char != "" and last_char in ",(-+=\\{^_%&"))
     unclosed = env["format"] != "plain" and env["close"] is None
     if final is None:
         _issue(issues, "no-answer", n_text, n_text, "no final answer found")
-    if (unclosed and final is None) or (cut and c == n and env["close"] is None):
-        last_start = us[-1].start if us else 0
-        _issue(issues, "truncated", last_start, n_text,
-               "the trace stops mid-sentence" if cut else "the reasoning never closes and states no answer")
+    if unclosed or cut:
+        line_start = stripped.rfind("\n") + 1  # the last line
+        _issue(issues, "truncated", line_start, n_text,
+               "the trace stops mid-sentence" if cut else "the reasoning never closes")
     # one repetition issue for a degenerate loop: paragraphs (32+ bytes) seen three or more times
     seen: Counter[str] = Counter()
     loop: list[Unit] = []

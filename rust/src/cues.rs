@@ -629,9 +629,16 @@ pub fn cue_at(text: &[u8], at: usize) -> Option<CueMatch> {
                 break;
             }
             if dfa.is_match(sid) {
-                let pid = dfa.match_pattern(sid, 0);
-                found[n % 8] = (pid.as_usize(), i);
-                n += 1;
+                // a match state also reports phrases that are suffixes of the path walked
+                // ("that can't be" inside "but that can't be"): only one starting at `at` counts
+                for k in 0..dfa.match_len(sid) {
+                    let pid = dfa.match_pattern(sid, k);
+                    if dfa.pattern_len(pid) == i - at {
+                        found[n % 8] = (pid.as_usize(), i);
+                        n += 1;
+                        break;
+                    }
+                }
             }
         }
     }
@@ -667,6 +674,9 @@ mod tests {
         // the longest phrase fails the boundary, a shorter one holds
         assert_eq!(cue_at(b"Wait, now we see", 0).unwrap().phrase(), "wait,");
         assert_eq!(cue_at(b"Let me try another value", 0), None);
+        // a phrase that is only a suffix of the text walked does not start here
+        assert_eq!(cue_at(b"But that can't be, since", 0), None);
+        assert_eq!(cue_at(b"The final answer should be", 0), None);
         assert_eq!(cue_at("Let\u{2019}s check this".as_bytes(), 0).unwrap().cue, Check(Verify));
         assert_eq!(cue_at(b"x", 5), None);
     }
