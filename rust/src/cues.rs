@@ -48,6 +48,17 @@ pub enum CheckKind {
     Reflect,
 }
 
+impl Cue {
+    /// Strong cues open a new block wherever they start a sentence: a new approach, a restart,
+    /// the conclusion, or an explicit check (verify, substitute, recompute).
+    pub fn is_strong(&self) -> bool {
+        matches!(
+            self,
+            Cue::Alternative | Cue::Restart | Cue::Conclude | Cue::Check(CheckKind::Verify | CheckKind::Substitute | CheckKind::Recompute)
+        )
+    }
+}
+
 impl CheckKind {
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -543,6 +554,9 @@ struct Lexicon {
     heads: Vec<u64>,
     /// Phrases shorter than four bytes ("yep"), checked directly.
     short: Vec<&'static [u8]>,
+    /// Like `heads`, for the phrases of strong cues only ([`Cue::is_strong`]): the test run at
+    /// every sentence start, where only a strong cue splits a paragraph.
+    strong_heads: Vec<u64>,
     /// Pattern id -> (phrase, cue).
     cues: Vec<(String, Cue)>,
 }
@@ -565,13 +579,22 @@ fn lexicon() -> &'static Lexicon {
             .expect("the cue lexicon is a valid automaton");
         let mut heads = vec![0u64; 65536 / 64];
         let mut short = Vec::new();
-        for (p, _) in &cues {
+        let mut strong_heads = vec![0u64; 65536 / 64];
+        for (p, cue) in &cues {
             match head4(p.as_bytes(), 0) {
-                Some(k) => heads[k / 64] |= 1 << (k % 64),
-                None => short.push(&*Box::leak(p.clone().into_bytes().into_boxed_slice())),
+                Some(k) => {
+                    heads[k / 64] |= 1 << (k % 64);
+                    if cue.is_strong() {
+                        strong_heads[k / 64] |= 1 << (k % 64);
+                    }
+                }
+                None => {
+                    assert!(!cue.is_strong(), "strong cues have four bytes or more");
+                    short.push(&*Box::leak(p.clone().into_bytes().into_boxed_slice()))
+                }
             }
         }
-        Lexicon { dfa, cues, heads, short }
+        Lexicon { dfa, cues, heads, short, strong_heads }
     })
 }
 
@@ -598,6 +621,16 @@ impl CueMatch {
     }
 }
 
+/// The strong cue (see [`Cue::is_strong`]) that starts exactly at `at`, if any.
+pub fn strong_cue_at(text: &[u8], at: usize) -> Option<CueMatch> {
+    let lex = lexicon();
+    let k = head4(text, at)?;
+    if lex.strong_heads[k / 64] & (1 << (k % 64)) == 0 {
+        return None;
+    }
+    walk(lex, text, at).filter(|m| m.cue.is_strong())
+}
+
 /// The cue that starts exactly at `at` in `text`, if any (word boundary enforced at its end).
 pub fn cue_at(text: &[u8], at: usize) -> Option<CueMatch> {
     if at >= text.len() {
@@ -611,6 +644,10 @@ pub fn cue_at(text: &[u8], at: usize) -> Option<CueMatch> {
     if !maybe && !lex.short.iter().any(|p| text.len() >= at + p.len() && text[at..at + p.len()].eq_ignore_ascii_case(p)) {
         return None;
     }
+    walk(lex, text, at)
+}
+
+fn walk(lex: &Lexicon, text: &[u8], at: usize) -> Option<CueMatch> {
     // Walk the DFA from `at`, remembering every phrase that ends on the way (a path passes
     // through "wait," before "wait, let me check"); the longest one that ends on a word
     // boundary wins, so "wait, no" failing in "wait, now" falls back to "wait,".

@@ -20,7 +20,7 @@
 //! in the text; the only per-unit work beyond a DFA step or two is on the few leading units.
 
 use crate::answer::{self, finder, Answer, AnswerKind};
-use crate::cues::{cue_at, CheckKind, Cue, CueMatch};
+use crate::cues::{cue_at, strong_cue_at, CheckKind, Cue, CueMatch};
 use crate::span::Span;
 use crate::trace::{Check, Envelope, Issue, IssueKind, Section, SectionKind, Solution, Trace};
 use memchr::{memchr_iter, memmem};
@@ -81,8 +81,8 @@ fn units(text: &str, r: Span) -> Vec<Unit> {
         last_nl = Some(nl);
     }
     starts.dedup();
-    let mut out = Vec::with_capacity(starts.len() + 8);
-    let mut scratch = Vec::new();
+    let mut out = Vec::with_capacity(starts.len() + starts.len() / 4 + 8);
+    let mut scratch = Vec::with_capacity(64);
     let differently_at: Vec<usize> = finder!(b"ifferently").find_iter(&b[r.start..r.end]).map(|p| r.start + p).collect();
     for (i, &s) in starts.iter().enumerate() {
         let e = starts.get(i + 1).copied().unwrap_or(r.end);
@@ -125,12 +125,9 @@ fn split_at_cues(text: &str, para: Span, out: &mut Vec<Unit>, ends: &mut Vec<usi
             continue;
         }
         let at = skip_markup(b, s, para.end);
-        if let Some(m) = cue_at(&b[..para.end], at) {
-            if matches!(m.cue, Cue::Alternative | Cue::Restart | Cue::Conclude | Cue::Check(CheckKind::Verify | CheckKind::Substitute | CheckKind::Recompute))
-            {
-                out.push(make_unit(text, Span::new(unit_start, s), differently_at));
-                unit_start = s;
-            }
+        if strong_cue_at(&b[..para.end], at).is_some() {
+            out.push(make_unit(text, Span::new(unit_start, s), differently_at));
+            unit_start = s;
         }
         resume = s;
     }
@@ -145,18 +142,37 @@ const FILLERS: [&str; 21] = [
 
 /// Length of the filler (followed by a space) that starts at `at`, if any.
 fn filler_at(b: &[u8], at: usize) -> Option<usize> {
-    static AC: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
-    let ac = AC.get_or_init(|| {
-        aho_corasick::AhoCorasick::builder()
+    use aho_corasick::automaton::Automaton;
+    static DFA: std::sync::OnceLock<aho_corasick::dfa::DFA> = std::sync::OnceLock::new();
+    let dfa = DFA.get_or_init(|| {
+        aho_corasick::dfa::Builder::new()
             .ascii_case_insensitive(true)
             .match_kind(aho_corasick::MatchKind::LeftmostLongest)
             .start_kind(aho_corasick::StartKind::Anchored)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(FILLERS)
             .expect("valid fillers")
     });
-    let m = ac.find(aho_corasick::Input::new(b).span(at..b.len()).anchored(aho_corasick::Anchored::Yes))?;
-    (b.get(m.end()) == Some(&b' ')).then(|| m.end() - at)
+    // every filler starts with one of these letters: most units are decided here
+    if !matches!(b.get(at).map(|c| c.to_ascii_lowercase()), Some(b'b' | b'w' | b'h' | b's' | b'o' | b'a' | b'n')) {
+        return None;
+    }
+    // the longest filler starting at `at` (a DFA walk, as in `cues::cue_at`)
+    let mut sid = dfa.start_state(aho_corasick::Anchored::Yes).ok()?;
+    let mut best = None;
+    let mut i = at;
+    while i < b.len() {
+        sid = dfa.next_state(aho_corasick::Anchored::Yes, sid, b[i]);
+        i += 1;
+        if dfa.is_special(sid) {
+            if dfa.is_dead(sid) {
+                break;
+            }
+            if dfa.is_match(sid) && (0..dfa.match_len(sid)).any(|k| dfa.pattern_len(dfa.match_pattern(sid, k)) == i - at) {
+                best = Some(i - at);
+            }
+        }
+    }
+    best.filter(|&len| b.get(at + len) == Some(&b' '))
 }
 
 /// The cue at `at`, looking past up to two fillers for a stronger one. `differently`: the
@@ -459,10 +475,11 @@ fn is_result(b: &[u8], at: usize, len: usize) -> bool {
         b"=", b" is", b" be", b" are", b" was", b" get", b" gives", b" equals", b" makes", b" earns", b" total of",
         b"\\approx", "\u{2248}".as_bytes(), b" to", b" of", b":",
     ];
-    let lower: Vec<u8> = before.iter().map(|c| c.to_ascii_lowercase()).collect();
-    LEADS.iter().any(|l| lower.ends_with(l)) && !(lower.ends_with(b" to") || lower.ends_with(b" of") || lower.ends_with(b":")) || {
+    // case-insensitive `ends_with`, without allocating (this runs for every occurrence of the value)
+    let ends = |l: &[u8]| before.len() >= l.len() && before[before.len() - l.len()..].eq_ignore_ascii_case(l);
+    LEADS.iter().any(|l| ends(l)) && !(ends(b" to") || ends(b" of") || ends(b":")) || {
         // "to" / "of" / ":" only in "comes to", "total of", "answer:" style
-        lower.ends_with(b"comes to") || lower.ends_with(b"amounts to") || lower.ends_with(b"adds up to") || lower.ends_with(b"total of")
+        ends(b"comes to") || ends(b"amounts to") || ends(b"adds up to") || ends(b"total of")
     }
 }
 
