@@ -557,6 +557,10 @@ struct Lexicon {
     /// Like `heads`, for the phrases of strong cues only ([`Cue::is_strong`]): the test run at
     /// every sentence start, where only a strong cue splits a paragraph.
     strong_heads: Vec<u64>,
+    /// The strong phrases alone, so a walk at a sentence start ("The problem ...") dies as soon
+    /// as no strong phrase can follow; `strong_ids` maps its pattern ids to `cues` indices.
+    strong_dfa: DFA,
+    strong_ids: Vec<usize>,
     /// Pattern id -> (phrase, cue).
     cues: Vec<(String, Cue)>,
 }
@@ -594,7 +598,14 @@ fn lexicon() -> &'static Lexicon {
                 }
             }
         }
-        Lexicon { dfa, cues, heads, short, strong_heads }
+        let strong_ids: Vec<usize> = (0..cues.len()).filter(|&i| cues[i].1.is_strong()).collect();
+        let strong_dfa = aho_corasick::dfa::Builder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .start_kind(StartKind::Anchored)
+            .build(strong_ids.iter().map(|&i| cues[i].0.as_str()))
+            .expect("the strong cues are a valid automaton");
+        Lexicon { dfa, cues, heads, short, strong_heads, strong_dfa, strong_ids }
     })
 }
 
@@ -628,7 +639,10 @@ pub fn strong_cue_at(text: &[u8], at: usize) -> Option<CueMatch> {
     if lex.strong_heads[k / 64] & (1 << (k % 64)) == 0 {
         return None;
     }
-    walk(lex, text, at).filter(|m| m.cue.is_strong())
+    walk(&lex.strong_dfa, text, at).map(|(k, len)| {
+        let pattern = lex.strong_ids[k];
+        CueMatch { cue: lex.cues[pattern].1, len, pattern }
+    })
 }
 
 /// The cue that starts exactly at `at` in `text`, if any (word boundary enforced at its end).
@@ -644,14 +658,15 @@ pub fn cue_at(text: &[u8], at: usize) -> Option<CueMatch> {
     if !maybe && !lex.short.iter().any(|p| text.len() >= at + p.len() && text[at..at + p.len()].eq_ignore_ascii_case(p)) {
         return None;
     }
-    walk(lex, text, at)
+    walk(&lex.dfa, text, at).map(|(pattern, len)| CueMatch { cue: lex.cues[pattern].1, len, pattern })
 }
 
-fn walk(lex: &Lexicon, text: &[u8], at: usize) -> Option<CueMatch> {
+/// The longest phrase of `dfa` that starts at `at` and ends on a word boundary, as (pattern
+/// id, length).
+fn walk(dfa: &DFA, text: &[u8], at: usize) -> Option<(usize, usize)> {
     // Walk the DFA from `at`, remembering every phrase that ends on the way (a path passes
     // through "wait," before "wait, let me check"); the longest one that ends on a word
     // boundary wins, so "wait, no" failing in "wait, now" falls back to "wait,".
-    let dfa = &lex.dfa;
     let Ok(mut sid) = dfa.start_state(Anchored::Yes) else {
         return None;
     };
@@ -686,7 +701,7 @@ fn walk(lex: &Lexicon, text: &[u8], at: usize) -> Option<CueMatch> {
         if last.is_ascii_alphanumeric() && end < text.len() && (text[end].is_ascii_alphanumeric() || text[end] == b'-') {
             continue;
         }
-        return Some(CueMatch { cue: lex.cues[pattern].1, len: end - at, pattern });
+        return Some((pattern, end - at));
     }
     None
 }
