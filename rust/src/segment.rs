@@ -23,7 +23,7 @@ use crate::answer::{self, finder, Answer, AnswerKind};
 use crate::cues::{cue_at, strong_cue_at, CheckKind, Cue, CueMatch};
 use crate::span::Span;
 use crate::trace::{Check, Envelope, Issue, IssueKind, Section, SectionKind, Solution, Trace};
-use memchr::{memchr_iter, memmem};
+use memchr::memmem;
 use std::collections::HashMap;
 
 /// One unit of reasoning: `span` tiles the reasoning, `content` is `span` without trailing
@@ -50,11 +50,13 @@ impl UnitAnswer {
     }
 }
 
-/// Units tiling `r` (paragraphs, split further at sentences opening with a strong cue).
+/// Units tiling `r`: paragraphs (at blank lines), split further at sentences that open with a
+/// strong cue. One pass over the bytes: every `\n`, `.`, `?` and `!` is a candidate; the
+/// whitespace after it either holds a blank line (a new paragraph) or ends a sentence.
 fn units(text: &str, r: Span) -> Vec<Unit> {
     let b = text.as_bytes();
-    // Paragraph starts: first non-blank byte after a blank line. The first unit's analysis
-    // starts at its first non-blank byte; its span still starts at `r.start` (tiling).
+    // The first unit's analysis starts at its first non-blank byte; its span still starts at
+    // `r.start` (tiling).
     let mut first = r.start;
     while first < r.end && b[first].is_ascii_whitespace() {
         first += 1;
@@ -62,76 +64,66 @@ fn units(text: &str, r: Span) -> Vec<Unit> {
     if first == r.end {
         first = r.start;
     }
-    let mut starts = vec![first];
-    let mut last_nl: Option<usize> = None;
-    for nl in memchr_iter(b'\n', &b[r.start..r.end]) {
-        let nl = r.start + nl;
-        if let Some(prev) = last_nl {
-            if b[prev + 1..nl].iter().all(|c| matches!(c, b' ' | b'\t' | b'\r')) {
-                // blank line: the next paragraph starts at the next non-whitespace byte
-                let mut s = nl + 1;
-                while s < r.end && b[s].is_ascii_whitespace() {
-                    s += 1;
-                }
-                if s < r.end && s > *starts.last().unwrap() {
-                    starts.push(s);
-                }
-            }
-        }
-        last_nl = Some(nl);
-    }
-    starts.dedup();
-    let mut out = Vec::with_capacity(starts.len() + starts.len() / 4 + 8);
-    let mut scratch = Vec::with_capacity(64);
     let differently_at: Vec<usize> = finder!(b"ifferently").find_iter(&b[r.start..r.end]).map(|p| r.start + p).collect();
-    for (i, &s) in starts.iter().enumerate() {
-        let e = starts.get(i + 1).copied().unwrap_or(r.end);
-        split_at_cues(text, Span::new(s, e), &mut out, &mut scratch, &differently_at);
+    let mut out: Vec<Unit> = Vec::with_capacity((r.end - r.start) / 64 + 8);
+    let mut unit_start = first;
+    let mut i = first;
+    while i < r.end {
+        let c = b[i];
+        if !matches!(c, b'\n' | b'.' | b'?' | b'!') {
+            i += 1;
+            continue;
+        }
+        // a sentence end must be followed by a space or a newline
+        if c != b'\n' && !matches!(b.get(i + 1), Some(b' ' | b'\n')) {
+            i += 1;
+            continue;
+        }
+        // the whitespace run after it, and whether it holds a blank line (two newlines with
+        // only spaces, tabs or CRs between them)
+        let mut j = if c == b'\n' { i } else { i + 1 };
+        let (mut seen_nl, mut clean, mut blank) = (false, true, false);
+        while j < r.end && b[j].is_ascii_whitespace() {
+            match b[j] {
+                b'\n' => {
+                    blank |= seen_nl && clean;
+                    seen_nl = true;
+                    clean = true;
+                }
+                b' ' | b'\t' | b'\r' => {}
+                _ => clean = false,
+            }
+            j += 1;
+        }
+        if blank {
+            if j < r.end {
+                out.push(make_unit(text, Span::new(unit_start, j), &differently_at));
+                unit_start = j;
+            }
+            i = j.max(i + 1);
+            continue;
+        }
+        // a sentence start: split there when a strong cue opens it
+        let mut s = i + 1;
+        while s < r.end && matches!(b[s], b' ' | b'\n' | b'\t' | b'\r') {
+            s += 1;
+        }
+        if s >= r.end || s <= unit_start {
+            i += 1;
+            continue;
+        }
+        let at = skip_markup(b, s, r.end);
+        if strong_cue_at(&b[..r.end], at).is_some() {
+            out.push(make_unit(text, Span::new(unit_start, s), &differently_at));
+            unit_start = s;
+        }
+        i = s;
     }
+    out.push(make_unit(text, Span::new(unit_start, r.end), &differently_at));
     if let Some(u) = out.first_mut() {
         u.span.start = r.start;
     }
     out
-}
-
-/// Splits one paragraph at sentence starts that open with a strong cue and pushes the units.
-fn split_at_cues(text: &str, para: Span, out: &mut Vec<Unit>, ends: &mut Vec<usize>, differently_at: &[usize]) {
-    let b = text.as_bytes();
-    let mut unit_start = para.start;
-    let body = &b[para.start..para.end];
-    // candidate sentence ends: `.`, `?`, `\n` (one SIMD pass), and the rarer `!`
-    ends.clear();
-    ends.extend(memchr::memchr3_iter(b'.', b'?', b'\n', body));
-    if memchr::memchr(b'!', body).is_some() {
-        ends.extend(memchr_iter(b'!', body));
-        ends.sort_unstable();
-    }
-    let mut resume = para.start;
-    for &e in ends.iter() {
-        let i = para.start + e;
-        if i < resume || i + 1 >= para.end {
-            continue;
-        }
-        // a sentence end followed by whitespace, or a line break
-        if b[i] != b'\n' && b[i + 1] != b' ' && b[i + 1] != b'\n' {
-            continue;
-        }
-        let i = i + 1;
-        let mut s = i;
-        while s < para.end && matches!(b[s], b' ' | b'\n' | b'\t' | b'\r') {
-            s += 1;
-        }
-        if s >= para.end || s <= unit_start {
-            continue;
-        }
-        let at = skip_markup(b, s, para.end);
-        if strong_cue_at(&b[..para.end], at).is_some() {
-            out.push(make_unit(text, Span::new(unit_start, s), differently_at));
-            unit_start = s;
-        }
-        resume = s;
-    }
-    out.push(make_unit(text, Span::new(unit_start, para.end), differently_at));
 }
 
 /// Openers that carry no meaning of their own: "Wait, another way: ..." is a new approach.
