@@ -68,12 +68,20 @@ fn units(text: &str, r: Span) -> Vec<Unit> {
     let mut out: Vec<Unit> = Vec::with_capacity((r.end - r.start) / 64 + 8);
     let mut unit_start = first;
     let mut i = first;
+    // `!` is rare: its next position is tracked apart from the SIMD search for the others
+    let bang = |from: usize| memchr::memchr(b'!', &b[from..r.end]).map_or(r.end, |p| from + p);
+    let mut next_bang = bang(first);
     while i < r.end {
-        let c = b[i];
-        if !matches!(c, b'\n' | b'.' | b'?' | b'!') {
-            i += 1;
-            continue;
+        // the next candidate byte
+        let k = memchr::memchr3(b'\n', b'.', b'?', &b[i..r.end]).map_or(r.end, |p| i + p);
+        if next_bang < i {
+            next_bang = bang(i);
         }
+        i = k.min(next_bang);
+        if i >= r.end {
+            break;
+        }
+        let c = b[i];
         // a sentence end must be followed by a space or a newline
         if c != b'\n' && !matches!(b.get(i + 1), Some(b' ' | b'\n')) {
             i += 1;

@@ -3,7 +3,7 @@
 //! Inside Rust every segment is a half-open byte range `[start, end)` into the trace text (as
 //! ruff's `TextRange`). Python indexes strings by code point, so the binding converts every
 //! offset once, at the boundary, with a [`CharIndex`]: O(1) for ASCII text, and for other text
-//! a checkpoint table (one `u32` per 64 bytes) plus a short scan, so conversions cost O(64)
+//! a checkpoint table (one `u32` per 32 bytes) plus a short scan, so conversions cost O(32)
 //! whatever order they come in.
 
 
@@ -39,7 +39,7 @@ impl Span {
     }
 }
 
-const BLOCK: usize = 64;
+const BLOCK: usize = 32;
 
 /// Converts byte offsets of one text to code-point (Python `str`) indices.
 pub struct CharIndex<'a> {

@@ -593,26 +593,27 @@ impl Trace {
 /// Appends `s` as a JSON string literal (RFC 8259 escapes).
 fn json_str(out: &mut String, s: &str) {
     out.push('"');
+    let bytes = s.as_bytes();
     let mut last = 0;
-    for (i, c) in s.char_indices() {
-        let esc: Option<&str> = match c {
-            '"' => Some("\\\""),
-            '\\' => Some("\\\\"),
-            '\n' => Some("\\n"),
-            '\r' => Some("\\r"),
-            '\t' => Some("\\t"),
-            c if (c as u32) < 0x20 => None,
+    for (i, &c) in bytes.iter().enumerate() {
+        // only ASCII bytes need escaping, so byte offsets here are always char boundaries
+        let esc: &str = match c {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
             _ => continue,
         };
         out.push_str(&s[last..i]);
-        match esc {
-            Some(e) => out.push_str(e),
-            None => {
-                use std::fmt::Write;
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
+        if esc.is_empty() {
+            use std::fmt::Write;
+            let _ = write!(out, "\\u{:04x}", c);
+        } else {
+            out.push_str(esc);
         }
-        last = i + c.len_utf8();
+        last = i + 1;
     }
     out.push_str(&s[last..]);
     out.push('"');
