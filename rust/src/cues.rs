@@ -733,3 +733,18 @@ mod tests {
         assert_eq!(cue_at(b"x", 5), None);
     }
 }
+
+#[cfg(test)]
+mod walk_cost {
+    #[test]
+    fn walk_stops_at_the_dead_state() {
+        let mut t = b"Wait, let me check ".to_vec();
+        t.extend(std::iter::repeat(b'x').take(10_000_000));
+        let start = std::time::Instant::now();
+        for _ in 0..1000 {
+            std::hint::black_box(super::cue_at(&t, 0));
+        }
+        let dt = start.elapsed();
+        assert!(dt.as_millis() < 200, "1000 walks took {dt:?}: the walk does not stop");
+    }
+}

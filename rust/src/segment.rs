@@ -593,7 +593,8 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
             }
             None => 0.0,
         };
-        let ok = if ri == 0 { cue_restate || ov() >= 0.5 } else { (cue_restate || ov() >= 0.6) && !computes(u.content.slice(text).as_bytes()) };
+        // (the cheap test first: the overlap hashes the problem's words)
+        let ok = if ri == 0 { cue_restate || ov() >= 0.5 } else { !computes(u.content.slice(text).as_bytes()) && (cue_restate || ov() >= 0.6) };
         if !ok {
             break;
         }

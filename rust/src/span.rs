@@ -85,10 +85,21 @@ impl<'a> CharIndex<'a> {
     }
 }
 
-/// Number of UTF-8 chars starting in `bytes` (bytes that are not continuation bytes).
+/// Number of UTF-8 chars starting in `bytes` (bytes that are not continuation bytes
+/// `10xxxxxx`), eight bytes at a time.
 #[inline]
 fn count_chars(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count()
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut continuation = 0usize;
+    for c in &mut chunks {
+        let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        // bit 7 set and bit 6 clear, moved to bit 0 of each byte
+        continuation += ((x >> 7) & !(x >> 6) & LOW).count_ones() as usize;
+    }
+    let rest = chunks.remainder();
+    continuation += rest.iter().filter(|&&b| b & 0xC0 == 0x80).count();
+    bytes.len() - continuation
 }
 
 #[cfg(test)]
