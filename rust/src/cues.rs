@@ -565,6 +565,16 @@ struct Lexicon {
     cues: Vec<(String, Cue)>,
 }
 
+/// An anchored, ASCII-case-insensitive, leftmost-longest DFA over `phrases`, for [`walk`].
+pub(crate) fn anchored_dfa<'a>(phrases: impl IntoIterator<Item = &'a str>) -> DFA {
+    aho_corasick::dfa::Builder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostLongest)
+        .start_kind(StartKind::Anchored)
+        .build(phrases)
+        .expect("phrases make a valid automaton")
+}
+
 fn lexicon() -> &'static Lexicon {
     static LEX: OnceLock<Lexicon> = OnceLock::new();
     LEX.get_or_init(|| {
@@ -575,12 +585,7 @@ fn lexicon() -> &'static Lexicon {
                 cues.push((p.replace('\'', "\u{2019}"), c));
             }
         }
-        let dfa = aho_corasick::dfa::Builder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .start_kind(StartKind::Anchored)
-            .build(cues.iter().map(|(p, _)| p.as_str()))
-            .expect("the cue lexicon is a valid automaton");
+        let dfa = anchored_dfa(cues.iter().map(|(p, _)| p.as_str()));
         let mut heads = vec![0u64; 65536 / 64];
         let mut short = Vec::new();
         let mut strong_heads = vec![0u64; 65536 / 64];
@@ -599,12 +604,7 @@ fn lexicon() -> &'static Lexicon {
             }
         }
         let strong_ids: Vec<usize> = (0..cues.len()).filter(|&i| cues[i].1.is_strong()).collect();
-        let strong_dfa = aho_corasick::dfa::Builder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .start_kind(StartKind::Anchored)
-            .build(strong_ids.iter().map(|&i| cues[i].0.as_str()))
-            .expect("the strong cues are a valid automaton");
+        let strong_dfa = anchored_dfa(strong_ids.iter().map(|&i| cues[i].0.as_str()));
         Lexicon { dfa, cues, heads, short, strong_heads, strong_dfa, strong_ids }
     })
 }
@@ -663,7 +663,7 @@ pub fn cue_at(text: &[u8], at: usize) -> Option<CueMatch> {
 
 /// The longest phrase of `dfa` that starts at `at` and ends on a word boundary, as (pattern
 /// id, length).
-fn walk(dfa: &DFA, text: &[u8], at: usize) -> Option<(usize, usize)> {
+pub(crate) fn walk(dfa: &DFA, text: &[u8], at: usize) -> Option<(usize, usize)> {
     // Walk the DFA from `at`, remembering every phrase that ends on the way (a path passes
     // through "wait," before "wait, let me check"); the longest one that ends on a word
     // boundary wins, so "wait, no" failing in "wait, now" falls back to "wait,".

@@ -142,37 +142,14 @@ const FILLERS: [&str; 21] = [
 
 /// Length of the filler (followed by a space) that starts at `at`, if any.
 fn filler_at(b: &[u8], at: usize) -> Option<usize> {
-    use aho_corasick::automaton::Automaton;
     static DFA: std::sync::OnceLock<aho_corasick::dfa::DFA> = std::sync::OnceLock::new();
-    let dfa = DFA.get_or_init(|| {
-        aho_corasick::dfa::Builder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-            .start_kind(aho_corasick::StartKind::Anchored)
-            .build(FILLERS)
-            .expect("valid fillers")
-    });
     // every filler starts with one of these letters: most units are decided here
     if !matches!(b.get(at).map(|c| c.to_ascii_lowercase()), Some(b'b' | b'w' | b'h' | b's' | b'o' | b'a' | b'n')) {
         return None;
     }
-    // the longest filler starting at `at` (a DFA walk, as in `cues::cue_at`)
-    let mut sid = dfa.start_state(aho_corasick::Anchored::Yes).ok()?;
-    let mut best = None;
-    let mut i = at;
-    while i < b.len() {
-        sid = dfa.next_state(aho_corasick::Anchored::Yes, sid, b[i]);
-        i += 1;
-        if dfa.is_special(sid) {
-            if dfa.is_dead(sid) {
-                break;
-            }
-            if dfa.is_match(sid) && (0..dfa.match_len(sid)).any(|k| dfa.pattern_len(dfa.match_pattern(sid, k)) == i - at) {
-                best = Some(i - at);
-            }
-        }
-    }
-    best.filter(|&len| b.get(at + len) == Some(&b' '))
+    let dfa = DFA.get_or_init(|| crate::cues::anchored_dfa(FILLERS.iter().copied()));
+    let (_, len) = crate::cues::walk(dfa, b, at)?;
+    (b.get(at + len) == Some(&b' ')).then_some(len)
 }
 
 /// The cue at `at`, looking past up to two fillers for a stronger one. `differently`: the
