@@ -218,7 +218,7 @@ pub(crate) fn answer_hits(text: &str) -> Vec<Hit> {
             }
             let a = p - 1;
             let after = p + 5;
-            if (a > 0 && b[a - 1].is_ascii_alphanumeric()) || b.get(after).map_or(false, |c| c.is_ascii_alphanumeric()) {
+            if (a > 0 && b[a - 1].is_ascii_alphanumeric()) || b.get(after).is_some_and(|c| c.is_ascii_alphanumeric()) {
                 continue; // "answers", "answered"
             }
             let is_final = a >= 6 && b[a - 6..a].eq_ignore_ascii_case(b"final ");
@@ -226,7 +226,7 @@ pub(crate) fn answer_hits(text: &str) -> Vec<Hit> {
                 let end = after + l.len();
                 let ok = end <= b.len()
                     && b[after..end].eq_ignore_ascii_case(l)
-                    && !(l[l.len() - 1].is_ascii_alphabetic() && b.get(end).map_or(false, |c| c.is_ascii_alphanumeric() || *c == b'\''));
+                    && !(l[l.len() - 1].is_ascii_alphabetic() && b.get(end).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'\''));
                 ok.then_some(end)
             });
             hits.push(Hit { start: if is_final { a - 6 } else { a }, after, value, is_final });
@@ -316,13 +316,13 @@ pub(crate) fn value_after(text: &str, start: usize) -> Option<Span> {
             b'{' | b'(' | b'[' => depth += 1,
             b'}' | b')' | b']' => depth -= 1,
             b'$' => in_math = !in_math,
-            b'.' | b';' | b'?' | b'!' if new_sentence && !(b[e] == b'.' && e > 0 && b[e - 1].is_ascii_digit() && next.map_or(false, |c| c.is_ascii_digit())) => break,
+            b'.' | b';' | b'?' | b'!' if new_sentence && !(b[e] == b'.' && e > 0 && b[e - 1].is_ascii_digit() && next.is_some_and(|c| c.is_ascii_digit())) => break,
             // "18, but let me check": a clause after the value is not part of it
             b',' if depth <= 0 && !in_math && next == Some(b' ') && clause_follows(&b[e + 2..]) => break,
             b'.' | b';' | b'?' if depth <= 0 && !in_math => {
                 // a decimal point (digit.digit) is not a sentence end
                 let prev = if e > 0 { b[e - 1] } else { b' ' };
-                let decimal = prev.is_ascii_digit() && next.map_or(false, |c| c.is_ascii_digit());
+                let decimal = prev.is_ascii_digit() && next.is_some_and(|c| c.is_ascii_digit());
                 if !decimal && next.map_or(true, |c| c.is_ascii_whitespace()) {
                     break;
                 }

@@ -342,7 +342,7 @@ fn mark_answers(text: &str, units: &mut [Unit], boxed: &[answer::Boxed], hits: &
         }
         let mut phrase_at: Option<usize> = None;
         let mut k = hi;
-        while k < hits.len() && hits[k].value.map_or(false, |v| v <= c.end) {
+        while k < hits.len() && hits[k].value.is_some_and(|v| v <= c.end) {
             phrase_at = hits[k].value;
             k += 1;
         }
@@ -431,7 +431,7 @@ fn is_result(b: &[u8], at: usize, len: usize) -> bool {
         if last.is_ascii_alphanumeric() && n.is_ascii_alphanumeric() {
             return false;
         }
-        if (n == b'.' || n == b',') && b.get(end + 1).map_or(false, |c| c.is_ascii_digit()) {
+        if (n == b'.' || n == b',') && b.get(end + 1).is_some_and(|c| c.is_ascii_digit()) {
             return false;
         }
     }
@@ -624,7 +624,7 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
     }
     if c == n && env.close.is_none() && n > 1 {
         // no closing tag: a last unit that boxes the answer is the conclusion
-        if us[n - 1].answer.as_ref().map_or(false, |a| a.kind == AnswerKind::Boxed) {
+        if us[n - 1].answer.as_ref().is_some_and(|a| a.kind == AnswerKind::Boxed) {
             c = n - 1;
         }
     }
@@ -672,8 +672,8 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
         };
         let phrase = cue.map_or("", |m| m.phrase());
         let strong_check = matches!(check_kind, Some(CheckKind::Verify | CheckKind::Substitute | CheckKind::Recompute | CheckKind::Reflect));
-        if cur.is_none() || starts_solution || (at_verify_start && check_kind.is_none()) {
-            if starts_solution || cur.is_none() || !matches!(cur, Some(Block::Chk(_))) || at_verify_start {
+        if (cur.is_none() || starts_solution || (at_verify_start && check_kind.is_none()))
+            && (starts_solution || cur.is_none() || !matches!(cur, Some(Block::Chk(_))) || at_verify_start) {
                 if at_verify_start && !starts_solution {
                     // after the first answer, un-cued text re-examines it
                     checks.push(Check { span: u.span, kind: CheckKind::Reflect, section, cue: phrase, solution: None, answer: None });
@@ -691,7 +691,6 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
                 cur = Some(Block::Sol(solutions.len() - 1));
                 continue;
             }
-        }
         if let Some(kind) = check_kind {
             if section == SectionKind::Verify && (strong_check || matches!(cur, Some(Block::Sol(_)))) && !(matches!(cur, Some(Block::Chk(_))) && !strong_check) {
                 checks.push(Check { span: u.span, kind, section, cue: phrase, solution: None, answer: None });
@@ -776,10 +775,10 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
     // (a short value or a box: a phrase value that runs to the end is the cut text itself)
     let ends_with_answer = final_answer
         .as_ref()
-        .map_or(false, |a| a.span.end + 3 >= end_content.len() && (a.kind == AnswerKind::Boxed || a.span.len() <= 24));
+        .is_some_and(|a| a.span.end + 3 >= end_content.len() && (a.kind == AnswerKind::Boxed || a.span.len() <= 24));
     let cut_sentence = !ends_with_answer
         && (opening_quote
-            || last_char.map_or(false, |ch| ch.is_alphanumeric() || matches!(ch, ',' | '(' | '-' | '+' | '=' | '\\' | '{' | '^' | '_' | '%' | '&')));
+            || last_char.is_some_and(|ch| ch.is_alphanumeric() || matches!(ch, ',' | '(' | '-' | '+' | '=' | '\\' | '{' | '^' | '_' | '%' | '&')));
     let unclosed = env.format != crate::trace::Format::Plain && env.close.is_none();
     if final_answer.is_none() {
         issues.push(Issue { kind: IssueKind::NoAnswer, span: Span::new(text.len(), text.len()), message: "no final answer found".into() });
