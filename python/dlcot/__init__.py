@@ -20,13 +20,17 @@ from dlcot._core import (
     Trace,
     __version__,
     cue_lexicon,
+    equivalent,
+    equivalent_batch,
     extract_answer,
     extract_answer_batch,
     extract_reference,
+    normalize_answer,
     parse,
     parse_batch,
     parse_batch_json,
 )
+from dlcot.verification import first_correct, label_solutions, verify, verify_batch
 
 __all__ = [
     "Check",
@@ -37,10 +41,17 @@ __all__ = [
     "Trace",
     "__version__",
     "cue_lexicon",
+    "equivalent",
+    "equivalent_batch",
     "extract_answer",
     "extract_answer_batch",
     "extract_reference",
+    "first_correct",
+    "label_solutions",
+    "normalize_answer",
     "parse",
     "parse_batch",
     "parse_batch_json",
+    "verify",
+    "verify_batch",
 ]

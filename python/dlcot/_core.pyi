@@ -17,9 +17,12 @@ __all__ = [
     "__version__",
     "_unpickle_trace",
     "cue_lexicon",
+    "equivalent",
+    "equivalent_batch",
     "extract_answer",
     "extract_answer_batch",
     "extract_reference",
+    "normalize_answer",
     "parse",
     "parse_batch",
     "parse_batch_json",
@@ -59,6 +62,9 @@ class Solution:
     answer_span: tuple[int, int] | None
     answer_kind: str | None
     steps: list[tuple[int, int]]
+    label: str | None
+    """Against the trace's reference: "correct", "incorrect", "incomplete" (no answer) or
+    "undecided" (the fast rules cannot tell); None when parsed without a reference."""
     def __new__(
         cls,
         index: int,
@@ -71,6 +77,7 @@ class Solution:
         answer_span: tuple[int, int] | None,
         answer_kind: str | None,
         steps: list[tuple[int, int]],
+        label: str | None = None,
     ) -> Solution: ...
     def __getnewargs__(self) -> tuple[Any, ...]: ...
     def __eq__(self, value: object, /) -> bool: ...
@@ -126,6 +133,12 @@ class Trace:
     @property
     def problem(self) -> str | None: ...
     @property
+    def reference(self) -> str | None:
+        """The reference answer the solutions were labelled against, if any."""
+    @property
+    def first_correct(self) -> int | None:
+        """Index of the first solution labelled correct, or None."""
+    @property
     def format(self) -> str:
         """"think", "thought-solution" (Sky-T1) or "plain" (no delimiters)."""
     @property
@@ -153,18 +166,25 @@ class Trace:
         """The structure as a JSON object string (spans as str indices)."""
     def to_dict(self) -> dict[str, Any]: ...
     def __len__(self) -> int: ...
-    def __reduce__(self) -> tuple[Any, tuple[str, str | None]]: ...
+    def __reduce__(self) -> tuple[Any, tuple[str, str | None, str | None]]: ...
 
-def parse(text: str, *, problem: str | None = None) -> Trace:
+def parse(text: str, *, problem: str | None = None, reference: str | None = None) -> Trace:
     """Parses one response into its structure. Never raises for any ``str``.
+
+    With ``reference`` (a bare answer, or a reference solution whose boxed answer is taken),
+    every solution gets a fast ``label`` and the trace a ``first_correct``.
 
     >>> parse("2 + 3 = 5.\\n</think>\\n\\n\\\\boxed{5}").final_answer
     '5'
     """
 
-def _unpickle_trace(text: str, problem: str | None) -> Trace: ...
+def _unpickle_trace(text: str, problem: str | None, reference: str | None = None) -> Trace: ...
 def parse_batch(
-    texts: Sequence[str], *, problems: Sequence[str | None] | None = None, num_threads: int | None = None
+    texts: Sequence[str],
+    *,
+    problems: Sequence[str | None] | None = None,
+    references: Sequence[str | None] | None = None,
+    num_threads: int | None = None,
 ) -> list[Trace]:
     """Parses many responses in parallel (GIL released), results in input order.
 
@@ -172,7 +192,11 @@ def parse_batch(
     """
 
 def parse_batch_json(
-    texts: Sequence[str], *, problems: Sequence[str | None] | None = None, num_threads: int | None = None
+    texts: Sequence[str],
+    *,
+    problems: Sequence[str | None] | None = None,
+    references: Sequence[str | None] | None = None,
+    num_threads: int | None = None,
 ) -> list[str]:
     """Like :func:`parse_batch`, returning each structure as a JSON string."""
 
@@ -193,3 +217,21 @@ def extract_reference(text: str) -> str | None:
 def cue_lexicon() -> list[tuple[str, str]]:
     """The cue phrases and what each announces (restate, alternative, restart, check:KIND,
     reflect, conclude)."""
+def normalize_answer(answer: str) -> str:
+    """The canonical form of a math answer: no ``\\boxed``/``$``/``\\left``/``\\text``, ``\\dfrac`` ->
+    ``\\frac``, no degrees, percent signs, thousands separators, unit words or ``x =``; mixed
+    numbers as fractions; sets sorted; matrices as ``[[a,b],[c,d]]``; choices as their letter.
+
+    >>> normalize_answer("x = 1,234 \\text{ dollars}")
+    '1234'
+    """
+
+def equivalent(pred: str, reference: str) -> bool | None:
+    """True/False when the fast rules are sure the answers are (not) the same value; None when a
+    symbolic check is needed.
+
+    >>> equivalent("\\frac{1}{2}", "0.5")
+    True
+    """
+
+def equivalent_batch(pairs: Sequence[tuple[str, str]], *, num_threads: int | None = None) -> list[bool | None]: ...

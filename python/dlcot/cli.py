@@ -254,6 +254,90 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# verify
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    import dlcot
+    from dlcot.io import Record
+
+    console = _console()
+    out = _AtomicWriter(args.output)
+    rej_path = _rejects_path(args.output, args.rejects)
+    rej = _AtomicWriter(rej_path)
+    n_in = n_out = n_rej = 0
+    outcome: Counter = Counter()
+    paths: Counter = Counter()
+    t0 = time.perf_counter()
+    try:
+        with _Progress(not args.quiet, "verify") as progress:
+            for path in args.inputs:
+                reader = _reader(path, args)
+                progress.start_file(Path(path).name if path != "-" else "stdin", reader.total_bytes)
+                for batch in _batches(reader, args.batch_size):
+                    records = [r for r in batch if isinstance(r, Record)]
+                    for r in batch:
+                        if not isinstance(r, Record):
+                            rej.write(_reject_line(r, path) + "\n")
+                            n_rej += 1
+                    n_in += len(batch)
+                    traces = dlcot.parse_batch(
+                        [r.response for r in records],
+                        problems=[r.problem for r in records],
+                        references=[r.answer for r in records],
+                        num_threads=args.num_threads,
+                    )
+                    # the final answers, decided in one batch (fast path, then math-verify)
+                    todo = [(i, t.final_answer, r.answer) for i, (r, t) in enumerate(zip(records, traces))]
+                    todo = [(i, a, ref) for i, a, ref in todo if a is not None and ref is not None]
+                    verdicts, how = dlcot.verify_batch([(a, ref) for _, a, ref in todo], timeout=args.timeout)
+                    final = {i: (v, h) for (i, _, _), v, h in zip(todo, verdicts, how)}
+                    for i, (r, t) in enumerate(zip(records, traces)):
+                        if r.answer is None:
+                            correct, decided = None, "no-reference"
+                        elif t.final_answer is None:
+                            correct, decided = False, "no-answer"
+                        else:
+                            correct, decided = final[i]
+                        labels = dlcot.label_solutions(t, r.answer, timeout=args.timeout) if r.answer is not None else []
+                        row = {
+                            "id": r.id,
+                            "index": r.index,
+                            "generation": r.generation,
+                            "reference": dlcot.extract_reference(r.answer) if r.answer is not None else None,
+                            "final_answer": t.final_answer,
+                            "correct": correct,
+                            "decided_by": decided,
+                            "solutions": [
+                                {"index": s.index, "start": s.start, "end": s.end, "answer": s.answer, "label": lab}
+                                for s, lab in zip(t.solutions, labels)
+                            ],
+                            "first_correct": dlcot.first_correct(labels) if labels else None,
+                        }
+                        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                        outcome["correct" if correct else ("unknown" if correct is None else "incorrect")] += 1
+                        paths[decided] += 1
+                    n_out += len(records)
+                    progress.update(reader.bytes_read, n_in)
+    except BaseException:
+        out.abort()
+        rej.abort()
+        raise
+    out.commit()
+    rej.commit()
+    dt = time.perf_counter() - t0
+    judged = outcome["correct"] + outcome["incorrect"]
+    acc = f"{outcome['correct'] / judged:.1%}" if judged else "n/a"
+    console.print(
+        f"[bold]verify[/]: in {n_in:,} = out {n_out:,} + rejected {n_rej:,}; final answers correct {outcome['correct']:,}"
+        f" / {judged:,} ({acc}), no reference {outcome['unknown']:,}; decided by "
+        + ", ".join(f"{k} {v:,}" for k, v in paths.most_common())
+        + f"; {dt:,.2f} s. Output: {args.output}; rejects: {rej_path}"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # stats
 
 
@@ -506,7 +590,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dlcot",
-        description="Deconstruct long chain-of-thought traces: segment, inspect, and (soon) prune them.",
+        description="Deconstruct long chain-of-thought traces: segment, verify, inspect, and (soon) prune them.",
     )
     p.add_argument("--version", action="version", version=f"dlcot {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -519,6 +603,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--num-threads", type=_threads, default=None, help="threads (default: DLCOT_NUM_THREADS or all cores)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_segment)
+
+    v = sub.add_parser("verify", help="label every record's final answer and every solution against its reference")
+    _add_input_args(v, many=True)
+    v.add_argument("-o", "--output", required=True, help="output JSONL path, or - for stdout")
+    v.add_argument("--rejects", help="rejects JSONL path (default: OUT with .rejects.jsonl)")
+    v.add_argument("--timeout", type=float, default=5.0, help="seconds per pair for the symbolic fallback (default 5)")
+    v.add_argument("--batch-size", type=int, default=512, help="records per batch (default 512)")
+    v.add_argument("--num-threads", type=_threads, default=None, help="threads (default: DLCOT_NUM_THREADS or all cores)")
+    v.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    v.set_defaults(func=cmd_verify)
 
     sh = sub.add_parser("show", help="print one trace with its structure marked")
     _add_input_args(sh)

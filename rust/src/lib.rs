@@ -5,6 +5,7 @@
 //! * [`cues`]: the cue lexicon ("Alternatively", "Let me check", "**Final Answer**").
 //! * [`segment`]: sections, solutions, checks and steps (DLCoT's structure).
 //! * [`answer`]: final-answer extraction (`\boxed{}`, "the answer is", `#### N`).
+//! * [`equiv`]: answer normalisation and fast equivalence (numbers, tuples, sets, matrices).
 //! * [`batch`]: rayon batch helpers, order kept, thread count resolved once.
 //! * [`error`]: the one error enum.
 //! * `py` (feature `python`): the only file that names pyo3.
@@ -12,6 +13,7 @@
 pub mod answer;
 pub mod batch;
 pub mod cues;
+pub mod equiv;
 pub mod error;
 pub mod segment;
 pub mod span;

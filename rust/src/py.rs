@@ -63,32 +63,34 @@ pub struct Solution {
     answer_span: Option<(usize, usize)>,
     answer_kind: Option<&'static str>,
     steps: Vec<(usize, usize)>,
+    label: Option<&'static str>,
 }
 
 #[pymethods]
 impl Solution {
     #[new]
+    #[pyo3(signature = (index, start, end, section, cue, restart, answer, answer_span, answer_kind, steps, label=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         index: usize, start: usize, end: usize, section: String, cue: String, restart: bool, answer: Option<String>,
-        answer_span: Option<(usize, usize)>, answer_kind: Option<String>, steps: Vec<(usize, usize)>,
+        answer_span: Option<(usize, usize)>, answer_kind: Option<String>, steps: Vec<(usize, usize)>, label: Option<String>,
     ) -> Self {
         Solution {
             index, start, end, section: leak_kind(&section), cue, restart, answer, answer_span,
-            answer_kind: answer_kind.map(|k| leak_kind(&k)), steps,
+            answer_kind: answer_kind.map(|k| leak_kind(&k)), steps, label: label.map(|l| leak_kind(&l)),
         }
     }
     fn __getnewargs__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         (
             self.index, self.start, self.end, self.section, self.cue.clone(), self.restart, self.answer.clone(),
-            self.answer_span, self.answer_kind, self.steps.clone(),
+            self.answer_span, self.answer_kind, self.steps.clone(), self.label,
         )
             .into_pyobject(py)
     }
     fn __repr__(&self) -> String {
         format!(
-            "Solution(index={}, start={}, end={}, section={:?}, cue={:?}, answer={}, steps={})",
-            self.index, self.start, self.end, self.section, self.cue, PyOpt(self.answer.clone()), self.steps.len()
+            "Solution(index={}, start={}, end={}, section={:?}, cue={:?}, answer={}, steps={}, label={})",
+            self.index, self.start, self.end, self.section, self.cue, PyOpt(self.answer.clone()), self.steps.len(), PyOpt(self.label)
         )
     }
 }
@@ -153,7 +155,7 @@ fn leak_kind(k: &str) -> &'static str {
         "restate", "understand", "explore", "verify", "conclude", "substitute", "recompute", "affirm", "negate", "reflect",
         "boxed", "final-answer-phrase", "final-answer-heading", "answer-phrase", "hashes", "statement", "empty",
         "chat-template", "missing-open-tag", "missing-close-tag", "several-think-blocks", "truncated", "no-answer",
-        "several-answers", "unbalanced-boxed", "repetition", "internal-error",
+        "several-answers", "unbalanced-boxed", "repetition", "internal-error", "correct", "incorrect", "incomplete", "undecided",
     ];
     KNOWN.iter().find(|x| **x == k).copied().unwrap_or_else(|| Box::leak(k.to_string().into_boxed_str()))
 }
@@ -163,6 +165,7 @@ fn leak_kind(k: &str) -> &'static str {
 pub struct Trace {
     text: Py<PyString>,
     problem: Option<String>,
+    reference: Option<String>,
     /// The core trace with spans already in code points.
     t: CoreTrace,
 }
@@ -215,6 +218,17 @@ impl Trace {
     #[getter]
     fn problem(&self) -> Option<String> {
         self.problem.clone()
+    }
+    /// The reference answer the solutions were labelled against, if any.
+    #[getter]
+    fn reference(&self) -> Option<String> {
+        self.reference.clone()
+    }
+    /// Index of the first solution labelled correct (None: no reference, or no correct
+    /// solution: the trace is "unsolvable" by the fast rules).
+    #[getter]
+    fn first_correct(&self) -> Option<usize> {
+        self.t.first_correct()
     }
     /// "think", "thought-solution" or "plain".
     #[getter]
@@ -273,6 +287,7 @@ impl Trace {
                 answer_span: s.answer.as_ref().map(|a| span_tuple(a.span)),
                 answer_kind: s.answer.as_ref().map(|a| a.kind.as_str()),
                 steps: s.steps.iter().map(|&x| span_tuple(x)).collect(),
+                label: s.label.map(|l| l.as_str()),
             })
             .collect()
     }
@@ -322,9 +337,10 @@ impl Trace {
     fn __len__(&self) -> usize {
         self.t.len
     }
-    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (Py<PyString>, Option<String>))> {
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (Py<PyString>, Option<String>, Option<String>))> {
         let f = py.import("dlcot._core")?.getattr("_unpickle_trace")?;
-        Ok((f, (self.text.clone_ref(py), self.problem.clone())))
+        Ok((f, (self.text.clone_ref(py), self.problem.clone(), self.reference.clone())))
     }
     fn __repr__(&self) -> String {
         format!(
@@ -350,8 +366,13 @@ fn parse_guarded(text: &str, problem: Option<&str>) -> CoreTrace {
     })
 }
 
-fn parse_one(text: &str, problem: Option<&str>) -> CoreTrace {
-    parse_guarded(text, problem).to_char_offsets(text)
+/// Parses (guarded), labels against `reference` if given, converts spans to `str` indices.
+fn parse_one(text: &str, problem: Option<&str>, reference: Option<&str>) -> CoreTrace {
+    let mut t = parse_guarded(text, problem);
+    if let Some(r) = reference {
+        t.label(text, r);
+    }
+    t.to_char_offsets(text)
 }
 
 /// The text of a Python `str` as UTF-8. A `str` may hold lone surrogates (from
@@ -370,16 +391,17 @@ fn utf8_of<'a>(s: &'a Bound<'_, PyString>) -> PyResult<std::borrow::Cow<'a, str>
 
 /// Parses one response. Never raises for any `str`.
 #[pyfunction]
-#[pyo3(signature = (text, *, problem=None))]
-fn parse(py: Python<'_>, text: Bound<'_, PyString>, problem: Option<String>) -> PyResult<Trace> {
+#[pyo3(signature = (text, *, problem=None, reference=None))]
+fn parse(py: Python<'_>, text: Bound<'_, PyString>, problem: Option<String>, reference: Option<String>) -> PyResult<Trace> {
     let s = utf8_of(&text)?;
-    let t = py.detach(|| parse_one(&s, problem.as_deref()));
-    Ok(Trace { text: text.unbind(), problem, t })
+    let t = py.detach(|| parse_one(&s, problem.as_deref(), reference.as_deref()));
+    Ok(Trace { text: text.unbind(), problem, reference, t })
 }
 
 #[pyfunction]
-fn _unpickle_trace(py: Python<'_>, text: Bound<'_, PyString>, problem: Option<String>) -> PyResult<Trace> {
-    parse(py, text, problem)
+#[pyo3(signature = (text, problem, reference=None))]
+fn _unpickle_trace(py: Python<'_>, text: Bound<'_, PyString>, problem: Option<String>, reference: Option<String>) -> PyResult<Trace> {
+    parse(py, text, problem, reference)
 }
 
 /// The `str` objects of `texts` and `problems`, type-checked, kept alive so their UTF-8 can be
@@ -387,9 +409,38 @@ fn _unpickle_trace(py: Python<'_>, text: Bound<'_, PyString>, problem: Option<St
 struct Inputs<'py> {
     texts: Vec<Bound<'py, PyString>>,
     problems: Vec<Option<Bound<'py, PyString>>>,
+    references: Vec<Option<Bound<'py, PyString>>>,
 }
 
-fn batch_inputs<'py>(texts: &Bound<'py, PyAny>, problems: Option<&Bound<'py, PyAny>>) -> PyResult<Inputs<'py>> {
+/// An optional sequence of `str | None`, one per text.
+fn optional_strs<'py>(seq: Option<&Bound<'py, PyAny>>, name: &str, n: usize) -> PyResult<Vec<Option<Bound<'py, PyString>>>> {
+    use pyo3::exceptions::PyTypeError;
+    let Some(seq) = seq.filter(|p| !p.is_none()) else {
+        return Ok(vec![None; n]);
+    };
+    if seq.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(format!("`{name}` must be a sequence of str or None, not a str")));
+    }
+    let mut out = Vec::with_capacity(n);
+    for (i, item) in seq.try_iter().map_err(|_| PyTypeError::new_err(format!("`{name}` must be a sequence of str or None")))?.enumerate() {
+        let item = item?;
+        if item.is_none() {
+            out.push(None);
+        } else {
+            out.push(Some(item.cast_into::<PyString>().map_err(|_| PyTypeError::new_err(format!("`{name}[{i}]` must be str or None")))?));
+        }
+    }
+    if out.len() != n {
+        return Err(PyValueError::new_err(format!("`{name}` has {} items but `texts` has {n}", out.len())));
+    }
+    Ok(out)
+}
+
+fn batch_inputs<'py>(
+    texts: &Bound<'py, PyAny>,
+    problems: Option<&Bound<'py, PyAny>>,
+    references: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Inputs<'py>> {
     use pyo3::exceptions::PyTypeError;
     if texts.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err("`texts` must be a sequence of str, not a str"));
@@ -403,79 +454,74 @@ fn batch_inputs<'py>(texts: &Bound<'py, PyAny>, problems: Option<&Bound<'py, PyA
         })?;
         ts.push(s);
     }
-    let ps = match problems {
-        None => vec![None; ts.len()],
-        Some(p) if p.is_none() => vec![None; ts.len()],
-        Some(p) => {
-            let mut ps = Vec::with_capacity(ts.len());
-            for (i, item) in p.try_iter().map_err(|_| PyTypeError::new_err("`problems` must be a sequence of str or None"))?.enumerate() {
-                let item = item?;
-                if item.is_none() {
-                    ps.push(None);
-                } else {
-                    let s = item.cast_into::<PyString>().map_err(|_| PyTypeError::new_err(format!("`problems[{i}]` must be str or None")))?;
-                    ps.push(Some(s));
-                }
-            }
-            if ps.len() != ts.len() {
-                return Err(PyValueError::new_err(format!("`problems` has {} items but `texts` has {}", ps.len(), ts.len())));
-            }
-            ps
-        }
-    };
-    Ok(Inputs { texts: ts, problems: ps })
+    let n = ts.len();
+    Ok(Inputs { texts: ts, problems: optional_strs(problems, "problems", n)?, references: optional_strs(references, "references", n)? })
 }
 
+type Utf8<'a> = std::borrow::Cow<'a, str>;
+
 impl<'py> Inputs<'py> {
-    /// (text, problem) pairs as UTF-8, borrowed from the Python objects where possible.
-    fn utf8(&self) -> PyResult<Vec<(std::borrow::Cow<'_, str>, Option<std::borrow::Cow<'_, str>>)>> {
+    /// (text, problem, reference) as UTF-8, borrowed from the Python objects where possible.
+    #[allow(clippy::type_complexity)]
+    fn utf8(&self) -> PyResult<Vec<(Utf8<'_>, Option<Utf8<'_>>, Option<Utf8<'_>>)>> {
         self.texts
             .iter()
             .zip(&self.problems)
-            .map(|(t, p)| Ok((utf8_of(t)?, p.as_ref().map(utf8_of).transpose()?)))
+            .zip(&self.references)
+            .map(|((t, p), r)| Ok((utf8_of(t)?, p.as_ref().map(utf8_of).transpose()?, r.as_ref().map(utf8_of).transpose()?)))
             .collect()
     }
 }
 
 /// Parses many responses in parallel (rayon, GIL released), results in input order.
 #[pyfunction]
-#[pyo3(signature = (texts, *, problems=None, num_threads=None))]
+#[pyo3(signature = (texts, *, problems=None, references=None, num_threads=None))]
 fn parse_batch<'py>(
     py: Python<'py>,
     texts: &Bound<'py, PyAny>,
     problems: Option<&Bound<'py, PyAny>>,
+    references: Option<&Bound<'py, PyAny>>,
     num_threads: Option<usize>,
 ) -> PyResult<Vec<Trace>> {
     let threads = resolve_threads(num_threads)?;
-    let inputs = batch_inputs(texts, problems)?;
+    let inputs = batch_inputs(texts, problems, references)?;
     let items = inputs.utf8()?;
-    let traces = py.detach(|| map_ordered(&items, threads, |(t, p)| parse_one(t, p.as_deref())));
+    let traces = py.detach(|| map_ordered(&items, threads, |(t, p, r)| parse_one(t, p.as_deref(), r.as_deref())));
     Ok(inputs
         .texts
         .iter()
         .zip(&items)
         .zip(traces)
-        .map(|((obj, (_, problem)), t)| Trace { text: obj.clone().unbind(), problem: problem.as_ref().map(|p| p.to_string()), t })
+        .map(|((obj, (_, problem, reference)), t)| Trace {
+            text: obj.clone().unbind(),
+            problem: problem.as_ref().map(|p| p.to_string()),
+            reference: reference.as_ref().map(|r| r.to_string()),
+            t,
+        })
         .collect())
 }
 
 /// Parses many responses and returns each structure as a JSON string (the `dlcot segment`
 /// hot path: no per-span Python objects).
 #[pyfunction]
-#[pyo3(signature = (texts, *, problems=None, num_threads=None))]
+#[pyo3(signature = (texts, *, problems=None, references=None, num_threads=None))]
 fn parse_batch_json<'py>(
     py: Python<'py>,
     texts: &Bound<'py, PyAny>,
     problems: Option<&Bound<'py, PyAny>>,
+    references: Option<&Bound<'py, PyAny>>,
     num_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyList>> {
     let threads = resolve_threads(num_threads)?;
-    let inputs = batch_inputs(texts, problems)?;
+    let inputs = batch_inputs(texts, problems, references)?;
     let items = inputs.utf8()?;
     let out = py.detach(|| {
-        map_ordered(&items, threads, |(t, p)| {
+        map_ordered(&items, threads, |(t, p, r)| {
             // byte offsets converted while writing: no converted copy of the trace
-            let trace = parse_guarded(t, p.as_deref());
+            let mut trace = parse_guarded(t, p.as_deref());
+            if let Some(r) = r {
+                trace.label(t, r);
+            }
             let ix = crate::span::CharIndex::new(t);
             let mut s = String::new();
             trace.write_json(|b| ix.char_of(b), &mut s);
@@ -505,9 +551,39 @@ fn extract_reference(py: Python<'_>, text: Bound<'_, PyString>) -> PyResult<Opti
 #[pyo3(signature = (texts, *, num_threads=None))]
 fn extract_answer_batch(py: Python<'_>, texts: &Bound<'_, PyAny>, num_threads: Option<usize>) -> PyResult<Vec<Option<String>>> {
     let threads = resolve_threads(num_threads)?;
-    let inputs = batch_inputs(texts, None)?;
+    let inputs = batch_inputs(texts, None, None)?;
     let items = inputs.utf8()?;
-    Ok(py.detach(|| map_ordered(&items, threads, |(t, _)| crate::answer::extract_answer(t).map(|a| a.text))))
+    Ok(py.detach(|| map_ordered(&items, threads, |(t, _, _)| crate::answer::extract_answer(t).map(|a| a.text))))
+}
+
+/// The canonical form of a math answer (see the README: what normalisation does).
+#[pyfunction]
+fn normalize_answer(py: Python<'_>, answer: Bound<'_, PyString>) -> PyResult<String> {
+    let s = utf8_of(&answer)?;
+    Ok(py.detach(|| crate::equiv::normalize_answer(&s)))
+}
+
+/// Whether two answers are the same: True/False when the rules are sure, None when a symbolic
+/// check is needed.
+#[pyfunction]
+fn equivalent(py: Python<'_>, pred: Bound<'_, PyString>, reference: Bound<'_, PyString>) -> PyResult<Option<bool>> {
+    let (p, r) = (utf8_of(&pred)?, utf8_of(&reference)?);
+    Ok(py.detach(|| crate::equiv::equivalent(&p, &r)))
+}
+
+/// `equivalent` over many (pred, reference) pairs, in parallel, order kept.
+#[pyfunction]
+#[pyo3(signature = (pairs, *, num_threads=None))]
+fn equivalent_batch(py: Python<'_>, pairs: &Bound<'_, PyAny>, num_threads: Option<usize>) -> PyResult<Vec<Option<bool>>> {
+    let threads = resolve_threads(num_threads)?;
+    let mut owned: Vec<(String, String)> = Vec::new();
+    for (i, item) in pairs.try_iter().map_err(|_| pyo3::exceptions::PyTypeError::new_err("`pairs` must be a sequence of (pred, reference) pairs"))?.enumerate() {
+        let item = item?;
+        let (a, b): (Bound<'_, PyString>, Bound<'_, PyString>) =
+            item.extract().map_err(|_| pyo3::exceptions::PyTypeError::new_err(format!("`pairs[{i}]` must be a (str, str) pair")))?;
+        owned.push((utf8_of(&a)?.into_owned(), utf8_of(&b)?.into_owned()));
+    }
+    Ok(py.detach(|| map_ordered(&owned, threads, |(a, b)| crate::equiv::equivalent(a, b))))
 }
 
 /// The cue lexicon as (phrase, class) pairs, for documentation and inspection.
@@ -542,5 +618,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(extract_answer_batch, m)?)?;
     m.add_function(wrap_pyfunction!(extract_reference, m)?)?;
     m.add_function(wrap_pyfunction!(cue_lexicon, m)?)?;
+    m.add_function(wrap_pyfunction!(normalize_answer, m)?)?;
+    m.add_function(wrap_pyfunction!(equivalent, m)?)?;
+    m.add_function(wrap_pyfunction!(equivalent_batch, m)?)?;
     Ok(())
 }

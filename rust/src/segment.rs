@@ -687,6 +687,7 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
                     restart: matches!(cue.map(|m| m.cue), Some(Cue::Restart)),
                     answer: None,
                     steps: vec![u.span],
+                    label: None,
                 });
                 cur = Some(Block::Sol(solutions.len() - 1));
                 continue;

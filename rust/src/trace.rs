@@ -132,6 +132,32 @@ pub struct Solution {
     pub answer: Option<Answer>,
     /// The steps (paragraphs, or sentences opened by a cue) the solution is made of.
     pub steps: Vec<Span>,
+    /// Set by [`Trace::label`] against a reference answer.
+    pub label: Option<Label>,
+}
+
+/// A solution's verdict against the reference answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Label {
+    /// Its answer equals the reference.
+    Correct,
+    /// Its answer differs from the reference.
+    Incorrect,
+    /// It reaches no answer.
+    Incomplete,
+    /// The fast rules cannot tell (a symbolic check is needed).
+    Undecided,
+}
+
+impl Label {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Label::Correct => "correct",
+            Label::Incorrect => "incorrect",
+            Label::Incomplete => "incomplete",
+            Label::Undecided => "undecided",
+        }
+    }
 }
 
 /// One verification unit.
@@ -340,6 +366,28 @@ pub(crate) fn envelope(text: &str, issues: &mut Vec<Issue>) -> Envelope {
 }
 
 impl Trace {
+    /// Labels every solution against `reference` (a bare answer, or a reference solution whose
+    /// boxed / `#### N` answer is taken) with the fast rules of [`crate::equiv::equivalent`].
+    pub fn label(&mut self, text: &str, reference: &str) {
+        let reference = crate::answer::extract_reference(reference);
+        for s in &mut self.solutions {
+            s.label = Some(match (&s.answer, &reference) {
+                (None, _) => Label::Incomplete,
+                (Some(_), None) => Label::Undecided,
+                (Some(a), Some(r)) => match crate::equiv::equivalent(a.span.slice(text), r) {
+                    Some(true) => Label::Correct,
+                    Some(false) => Label::Incorrect,
+                    None => Label::Undecided,
+                },
+            });
+        }
+    }
+
+    /// Index of the first solution labelled correct, if any.
+    pub fn first_correct(&self) -> Option<usize> {
+        self.solutions.iter().position(|s| s.label == Some(Label::Correct))
+    }
+
     /// A trace with no structure (one `conclude` section over the whole text) and one issue;
     /// what a binding returns if parsing ever fails, so one bad trace never stops a batch.
     pub fn unparsed(text: &str, kind: IssueKind, message: String) -> Trace {
@@ -415,6 +463,7 @@ impl Trace {
                     restart: s.restart,
                     answer: ans(&s.answer),
                     steps: s.steps.iter().map(|&x| sp(x)).collect(),
+                    label: s.label,
                 })
                 .collect(),
             checks: self
@@ -495,6 +544,13 @@ impl Trace {
         span!(self.summary);
         key(out, "final_answer", false);
         answer!(&self.final_answer);
+        if self.solutions.iter().any(|s| s.label.is_some()) {
+            key(out, "first_correct", false);
+            match self.first_correct() {
+                Some(k) => num(out, k),
+                None => out.push_str("null"),
+            }
+        }
         key(out, "sections", false);
         out.push('[');
         for (i, s) in self.sections.iter().enumerate() {
@@ -527,6 +583,10 @@ impl Trace {
             out.push_str(if s.restart { "true" } else { "false" });
             key(out, "answer", false);
             answer!(&s.answer);
+            if let Some(l) = s.label {
+                key(out, "label", false);
+                word(out, l.as_str());
+            }
             key(out, "steps", false);
             out.push('[');
             for (j, st) in s.steps.iter().enumerate() {
