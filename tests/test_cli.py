@@ -48,7 +48,7 @@ def test_segment_sample_matches_the_api(tmp_path):
     # each line is the core's structure for that record's trace, plus the record head
     records = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
     for row, rec in zip(rows, records):
-        trace = dlcot.parse(rec["code"][0], problem=rec["question"])
+        trace = dlcot.parse(rec["code"][0], problem=rec["question"], reference=rec["gt"])
         expected = json.loads(trace.to_json())
         assert {k: row[k] for k in expected} == expected
         assert row["id"] == f"{rec['idx']}#0" or row["id"] == str(rec["idx"])

@@ -219,6 +219,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
                         structures = dlcot.parse_batch_json(
                             [r.response for r in records],
                             problems=[r.problem for r in records],
+                            references=[r.answer for r in records],
                             num_threads=args.num_threads,
                         )
                         refs = [dlcot.extract_reference(r.answer) if r.answer is not None else None for r in records]
