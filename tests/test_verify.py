@@ -32,7 +32,9 @@ def bench_answers(names=("math500", "aime24", "aime25", "amc23", "gsm8k", "miner
 
 SAME = [
     ("1,234", "1234"),
-    ("3,5", "3.5"),
+    ("3{,}5", "3.5"),
+    ("62.5\\%", "0.625"),
+    ("3, 1", "1,3"),
     ("2\\frac{1}{2}", "\\frac{5}{2}"),
     ("2 1/2", "2.5"),
     ("\\dfrac{3}{4}", "0.75"),
@@ -65,6 +67,9 @@ DIFFERENT = [
     ("\\{1,2\\}", "\\{1,3\\}"),
     ("A", "C"),
     ("1,234", "1.234"),
+    ("\\$5.4", "5.4 \\text{ cents}"),
+    ("0.5", "50"),
+    ("1.325\\times10^{-26}", "1.325e-27"),
     ("\\begin{pmatrix} 1 & 2 \\end{pmatrix}", "\\begin{pmatrix} 2 & 1 \\end{pmatrix}"),
     ("\\frac{1}{3}", "0.33"),
 ]
@@ -173,6 +178,12 @@ def test_verify_reads_whole_responses_and_reference_solutions():
     response = "Okay, so 3 + 4 = 7.\n</think>\n\nThe answer is \\boxed{7}."
     assert dlcot.verify(response, "She has 3 + 4 = <<3+4=7>>7 apples.\n#### 7")
     assert not dlcot.verify(response, "8")
+
+
+def test_decimal_comma_is_read_in_the_prediction_only():
+    assert dlcot.verify("3,5", "3.5")  # a European decimal comma
+    assert not dlcot.verify("5.1", "5,1")  # the reference lists a minimum and a maximum
+    assert dlcot.equivalent("3,5", "3.5") is None  # symmetric rules cannot tell a list from a decimal
 
 
 def test_verify_rejects_wrong_arguments():

@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Iterable, Sequence
 
@@ -35,6 +36,20 @@ def _pred_answer(pred: str) -> str:
 
 def _ref_answer(ref: str) -> str:
     return extract_reference(ref) or ref
+
+
+_COMMA_DECIMAL = re.compile(r"-?\d+,\d{1,2}")
+_DECIMAL = re.compile(r"-?\d+\.\d+")
+
+
+def _decimal_comma(pred: str, ref: str) -> tuple[str, str]:
+    """A prediction "3,5" against a reference that is one decimal number "3.5" is a decimal
+    comma. (A reference "5,1" is a list: references are canonical en-US; so this reading is
+    the prediction's alone, and `equivalent` itself stays symmetric.)"""
+    p, r = pred.strip().strip("$").strip(), ref.strip().strip("$").strip()
+    if _COMMA_DECIMAL.fullmatch(p) and _DECIMAL.fullmatch(r):
+        return p.replace(",", "."), ref
+    return pred, ref
 
 
 def symbolic_available() -> bool:
@@ -87,7 +102,7 @@ def verify_batch(
     for i, pair in enumerate(pairs):
         if not (isinstance(pair[0], str) and isinstance(pair[1], str)):
             raise TypeError(f"`pairs[{i}]` must be a (str, str) pair")
-    answers = [(_pred_answer(p), _ref_answer(r)) for p, r in pairs]
+    answers = [_decimal_comma(_pred_answer(p), _ref_answer(r)) for p, r in pairs]
     fast = equivalent_batch(answers, num_threads=num_threads)
     verdicts: list[bool] = []
     paths: list[str] = []

@@ -71,7 +71,7 @@ fn latex_clean(s: &str) -> String {
     for w in ["\\text", "\\textbf", "\\textit", "\\mathrm", "\\mathbf", "\\mathit", "\\mbox", "\\operatorname", "\\textrm", "\\boldsymbol"] {
         t = unwrap_command(&t, w);
     }
-    const DROP: [(&str, &str); 26] = [
+    const DROP: [(&str, &str); 27] = [
         ("\\left", ""),
         ("\\right", ""),
         ("\\displaystyle", ""),
@@ -95,6 +95,7 @@ fn latex_clean(s: &str) -> String {
         ("\\cdots", ""),
         ("\\dots", ""),
         ("\\$", ""),
+        ("$", ""),
         ("\\cdot", "*"),
         ("\\times", "*"),
         ("\u{00d7}", "*"),
@@ -103,6 +104,14 @@ fn latex_clean(s: &str) -> String {
         if t.contains(a) {
             t = t.replace(a, b);
         }
+    }
+    // `{,}`: a thousands separator before exactly three digits (`1{,}210`), else a decimal
+    // comma (`9{,}6`)
+    while let Some(p) = t.find("{,}") {
+        let after = &t[p + 3..];
+        let digits = after.bytes().take_while(|c| c.is_ascii_digit()).count();
+        let sep = if digits == 3 { "" } else { "." };
+        t = format!("{}{}{}", &t[..p], sep, after);
     }
     // `\frac12` -> `\frac{1}{2}`, `\sqrt2` -> `\sqrt{2}`
     t = brace_short_args(&t);
@@ -212,7 +221,8 @@ fn strip_units_and_prefix(s: &str) -> String {
 
 fn is_unit_word(w: &str) -> bool {
     let w = w.trim_end_matches(['.', ',']);
-    !w.is_empty() && w.len() <= 12 && w.chars().all(|c| c.is_ascii_alphabetic() || c == '^' || c.is_ascii_digit()) && w.starts_with(|c: char| c.is_ascii_alphabetic())
+    // two letters at least: a single letter after a number is a variable ("-9 x", "3+11 i")
+    w.len() >= 2 && w.len() <= 12 && w.chars().all(|c| c.is_ascii_alphabetic() || c == '^' || c.is_ascii_digit()) && w.starts_with(|c: char| c.is_ascii_alphabetic())
 }
 
 /// `2\frac{1}{2}` or `2 1/2` -> `\frac{5}{2}`.
@@ -242,8 +252,9 @@ fn mixed_number(s: &str) -> Option<String> {
     Some(format!("{}\\frac{{{top}}}{{{den}}}", if neg { "-" } else { "" }))
 }
 
-/// `1,234,567` -> `1234567` (every group after the first of three digits); `3,5` (one or two
-/// digits after a single comma) is a decimal comma -> `3.5`.
+/// `1,234,567` -> `1234567` (every group after the first of three digits). `3,5` stays: it may
+/// be a list (`5,1`: a minimum and a maximum) or a decimal comma; only `3{,}5` is surely a
+/// decimal, and `verify` reads a prediction's `3,5` as 3.5 against a decimal reference.
 fn thousands(s: &str) -> Option<String> {
     let (sign, body) = s.strip_prefix('-').map_or(("", s), |r| ("-", r));
     let (int, frac) = body.split_once('.').map_or((body, None), |(a, b)| (a, Some(b)));
@@ -251,9 +262,6 @@ fn thousands(s: &str) -> Option<String> {
         return None;
     }
     let groups: Vec<&str> = int.split(',').collect();
-    if groups.len() == 2 && frac.is_none() && (1..=2).contains(&groups[1].len()) && !groups[0].is_empty() {
-        return Some(format!("{sign}{}.{}", groups[0], groups[1]));
-    }
     let ok = (1..=3).contains(&groups[0].len()) && groups[1..].iter().all(|g| g.len() == 3);
     ok.then(|| format!("{sign}{}{}", groups.concat(), frac.map(|f| format!(".{f}")).unwrap_or_default()))
 }
@@ -267,7 +275,9 @@ fn choice_letter(s: &str) -> Option<char> {
         [c, b')', rest @ ..] => (*c, rest),
         _ => return None,
     };
-    (c.is_ascii_uppercase() && c <= b'J' && (rest.is_empty() || !rest.contains(&b'('))).then_some(c as char).filter(|_| rest.len() <= 40)
+    // "(D) $4(x+1)=4x$": the option's text may follow, but not a second choice "(A)(B)"
+    let second_choice = rest.windows(3).any(|w| w[0] == b'(' && w[1].is_ascii_uppercase() && w[2] == b')');
+    (c.is_ascii_uppercase() && c <= b'J' && !second_choice && rest.len() <= 60).then_some(c as char)
 }
 
 /// Sets sorted, matrices as `[[a,b],[c,d]]`; elements normalised.
@@ -350,6 +360,17 @@ fn value(n: &str) -> Value {
         }
     }
     let b = n.as_bytes();
+    // a bare list of numbers "1,3" (all solutions of a "find all") is a set
+    if !matches!(b.first(), Some(b'(' | b'[' | b'{')) {
+        let items = split_top(n);
+        if items.len() >= 2 {
+            let values: Vec<Value> = items.into_iter().map(value).collect();
+            if values.iter().all(|v| matches!(v, Value::Num(_))) {
+                return Value::Set(values);
+            }
+            return Value::Other;
+        }
+    }
     if b.len() >= 2 && matches!(b[0], b'(' | b'[') && matches!(b[b.len() - 1], b')' | b']') {
         let items = split_top(&n[1..n.len() - 1]);
         if items.len() >= 2 {
@@ -373,7 +394,7 @@ fn close_enough(a: f64, b: f64) -> bool {
         return false;
     }
     let scale = a.abs().max(b.abs());
-    (a - b).abs() <= 1e-12 + 1e-9 * scale
+    (a - b).abs() <= 1e-9 * scale
 }
 
 fn compare(a: &Value, b: &Value) -> Option<bool> {
@@ -457,15 +478,92 @@ fn all_equal<'a>(pairs: impl Iterator<Item = (&'a Value, &'a Value)>) -> Option<
 /// assert_eq!(equivalent("x^2-1", "(x-1)(x+1)"), None);
 /// ```
 pub fn equivalent(pred: &str, reference: &str) -> Option<bool> {
+    // Prose ("No solution: ...", "C is not invertible", "8 pieces of paper") is for a reader
+    // (or a symbolic checker) to judge, not for these rules.
+    if prose(pred) || prose(reference) {
+        let same = normalize_answer(pred).to_lowercase() == normalize_answer(reference).to_lowercase();
+        return same.then_some(true);
+    }
     let a = normalize_answer(pred);
     let b = normalize_answer(reference);
     if a.is_empty() || b.is_empty() {
         return if a.is_empty() && b.is_empty() { None } else { Some(false) };
     }
+    let (ua, ub) = (unit_of(pred), unit_of(reference));
+    let units_differ = matches!((&ua, &ub), (Some(x), Some(y)) if x != y);
     if a == b {
-        return Some(true);
+        // "$5.4" is not "5.4 cents"
+        return Some(!units_differ);
     }
-    compare(&value(&a), &value(&b))
+    let (va, vb) = (value(&a), value(&b));
+    // "3,5" against a number: a decimal comma or a list of two? Not for the rules to say.
+    let comma_pair = |n: &str| {
+        let (i, f) = n.trim_start_matches('-').split_once(',').unwrap_or(("", ""));
+        !i.is_empty() && i.bytes().all(|c| c.is_ascii_digit()) && (1..=2).contains(&f.len()) && f.bytes().all(|c| c.is_ascii_digit())
+    };
+    if (comma_pair(&a) && matches!(vb, Value::Num(_))) || (comma_pair(&b) && matches!(va, Value::Num(_))) {
+        return None;
+    }
+    match compare(&va, &vb) {
+        Some(true) => Some(!units_differ),
+        Some(false) => {
+            // 62.5% is 62.5 (the sign read as a unit) and also the number 0.625
+            if let (Value::Num(x), Value::Num(y)) = (&va, &vb) {
+                if (percent(pred) && close_enough(x / 100.0, *y)) || (percent(reference) && close_enough(y / 100.0, *x)) {
+                    return Some(!units_differ);
+                }
+            }
+            Some(false)
+        }
+        None => None,
+    }
+}
+
+/// Three or more words of letters (LaTeX commands and their arguments aside): a sentence, not
+/// a value with a unit.
+fn prose(raw: &str) -> bool {
+    let t = unwrap_answer(raw);
+    let cleaned = latex_clean(&t);
+    cleaned
+        .split(|c: char| !c.is_alphabetic() && c != '\\')
+        .filter(|w| w.chars().count() >= 2 && !w.starts_with('\\') && w.chars().all(char::is_alphabetic))
+        .count()
+        >= 3
+}
+
+fn percent(raw: &str) -> bool {
+    raw.contains('%') || raw.to_ascii_lowercase().contains("percent")
+}
+
+/// The unit an answer names, if any: a trailing word after a number ("5 cm", "18 dollars",
+/// "5.4 \text{ cents}"), or a currency sign; plural and singular alike.
+fn unit_of(raw: &str) -> Option<String> {
+    if raw.len() > 200 {
+        return None;
+    }
+    let cleaned = latex_clean(raw);
+    // `\$18`, or `$18` with no closing `$` (then it is no math delimiter)
+    let t = raw.trim();
+    let lone_dollar = t.starts_with('$') && t[1..].starts_with(|c: char| c.is_ascii_digit()) && !t[1..].contains('$');
+    if raw.contains("\\$") || lone_dollar {
+        return Some("dollar".into());
+    }
+    let words: Vec<&str> = cleaned.split_whitespace().collect();
+    let mut k = words.len();
+    while k > 1 && is_unit_word(words[k - 1]) {
+        k -= 1;
+    }
+    if k == words.len() || !words[k - 1].ends_with(|c: char| c.is_ascii_digit() || c == '}' || c == ')') {
+        return None;
+    }
+    let unit: Vec<String> = words[k..].iter().map(|w| w.trim_end_matches(['.', ',']).to_ascii_lowercase()).collect();
+    let unit = unit.join(" ");
+    let unit = unit.strip_suffix('s').filter(|u| u.len() >= 2).map(str::to_string).unwrap_or(unit);
+    Some(match unit.as_str() {
+        "usd" | "buck" => "dollar".into(),
+        "percent" => return None,
+        _ => unit,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -641,10 +739,12 @@ mod tests {
             ("30^\\circ", "30"),
             ("50\\%", "50"),
             ("1,234,567", "1234567"),
-            ("3,5", "3.5"),
+            ("3{,}5", "3.5"),
+            ("1{,}210", "1210"),
             ("\\left( 3, \\frac{\\pi}{2} \\right)", "(3,\\frac{\\pi}{2})"),
             ("\\text{(B)}", "B"),
             ("B) 12", "B"),
+            ("(D) $4(x+1)=4x$", "D"),
             ("2\\frac{1}{2}", "\\frac{5}{2}"),
             ("2 1/2", "\\frac{5}{2}"),
             ("\\{3,1,2\\}", "{1,2,3}"),
@@ -676,7 +776,18 @@ mod tests {
             assert_eq!(equivalent(a, b), Some(true), "{a} == {b}");
             assert_eq!(equivalent(b, a), Some(true), "{b} == {a}");
         }
-        let no = [("1450001", "1,450,000"), ("2", "2.5"), ("(1,2)", "[1,2]"), ("1/2", "2"), ("-3", "3"), ("\\sqrt{2}", "2"), ("(0,1]", "(0,1)"), ("(1,2)", "(2,1)"), ("A", "B"), ("\\{1,2\\}", "\\{1,3\\}")];
+        assert_eq!(equivalent("62.5\\%", "0.625"), Some(true));
+        assert_eq!(equivalent("50\\%", "50"), Some(true));
+        assert_eq!(equivalent("3, 1", "1,3"), Some(true));
+        assert_eq!(equivalent("$5$", "5 \\text{ cm}"), Some(true));
+        assert_eq!(equivalent("$18", "18 dollars"), Some(true));
+        assert_eq!(equivalent("$48$, $384$", "48, 384"), Some(true));
+        assert_eq!(equivalent("-9 x", "-9"), None);
+        assert_eq!(equivalent("Jean paid **$27,000", "27000"), None);
+        assert_eq!(equivalent("C is not invertible", "$C$ is not invertible"), Some(true));
+        assert_eq!(equivalent("C is not invertible", "C is invertible"), None);
+        assert_eq!(equivalent("5.1", "5,1"), None);
+        let no = [("\\$5.4", "5.4 \\text{ cents}"), ("5 cm", "5 mm"), ("1.325\\times10^{-26}", "1.325e-27"), ("0.5", "50"), ("1450001", "1,450,000"), ("2", "2.5"), ("(1,2)", "[1,2]"), ("1/2", "2"), ("-3", "3"), ("\\sqrt{2}", "2"), ("(0,1]", "(0,1)"), ("(1,2)", "(2,1)"), ("A", "B"), ("\\{1,2\\}", "\\{1,3\\}")];
         for (a, b) in no {
             assert_eq!(equivalent(a, b), Some(false), "{a} != {b}");
             assert_eq!(equivalent(b, a), Some(false), "{b} != {a}");
