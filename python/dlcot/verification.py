@@ -38,6 +38,8 @@ def _ref_answer(ref: str) -> str:
     return extract_reference(ref) or ref
 
 
+# words of prose: two letters or more, not a LaTeX command (`\\infty`) or part of one
+_WORD = re.compile(r"(?<![\\\w])[A-Za-z]{2,}")
 _COMMA_DECIMAL = re.compile(r"-?\d+,\d{1,2}")
 _DECIMAL = re.compile(r"-?\d+\.\d+")
 
@@ -70,9 +72,15 @@ def _symbolic(pred: str, ref: str, timeout: float | None) -> bool | None:
     # math-verify's time limits use signals, which only the main thread may set
     main = threading.current_thread() is threading.main_thread()
     limit = max(1, int(round(timeout))) if (timeout and main) else None
+    def read(x: str):
+        # a sentence is parsed as is (math-verify finds its answer); a bare answer as math
+        if len(_WORD.findall(x)) >= 3:
+            return parse(x, parsing_timeout=limit) or parse(f"${x}$", parsing_timeout=limit)
+        return parse(f"${x}$", parsing_timeout=limit) or parse(x, parsing_timeout=limit)
+
     try:
-        gold = parse(f"${ref}$", parsing_timeout=limit) or parse(ref, parsing_timeout=limit)
-        target = parse(f"${pred}$", parsing_timeout=limit) or parse(pred, parsing_timeout=limit)
+        gold = read(ref)
+        target = read(pred)
         if not gold or not target:
             return None
         return bool(verify(gold, target, timeout_seconds=limit))

@@ -33,13 +33,35 @@ pub fn normalize_answer(s: &str) -> String {
     let mut t = latex_clean(&s);
     t = strip_units_and_prefix(&t);
     t = mixed_number(&t).unwrap_or(t);
-    let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    let compact = remove_spaces(&t);
     let compact = compact.trim_end_matches(['.', ',', ';']).to_string();
     let compact = thousands(&compact).unwrap_or(compact);
     if let Some(letter) = choice_letter(&compact) {
         return letter.to_string();
     }
-    structure(&compact).unwrap_or(compact)
+    structure(&compact).unwrap_or(compact).replace(ROW, "\\\\")
+}
+
+/// Drops whitespace, except where it ends a command name before a letter (`\pm i` must not
+/// become `\pmi`, nor `\cos t` become `\cost`); a matrix row marker becomes `\\` again.
+fn remove_spaces(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut in_command = false;
+    let mut pending_space = false;
+    for c in t.chars() {
+        if c.is_whitespace() {
+            pending_space = in_command;
+            in_command = false;
+            continue;
+        }
+        if pending_space && c.is_ascii_alphabetic() {
+            out.push(' ');
+        }
+        pending_space = false;
+        in_command = if c == '\\' { true } else { in_command && c.is_ascii_alphabetic() };
+        out.push(c);
+    }
+    out
 }
 
 /// Takes the answer out of `\boxed{}` or an answer sentence, and drops math delimiters.
@@ -71,9 +93,9 @@ fn latex_clean(s: &str) -> String {
     for w in ["\\text", "\\textbf", "\\textit", "\\mathrm", "\\mathbf", "\\mathit", "\\mbox", "\\operatorname", "\\textrm", "\\boldsymbol"] {
         t = unwrap_command(&t, w);
     }
-    const DROP: [(&str, &str); 27] = [
-        ("\\left", ""),
-        ("\\right", ""),
+    t = drop_command(&t, "\\left");
+    t = drop_command(&t, "\\right");
+    const DROP: [(&str, &str); 25] = [
         ("\\displaystyle", ""),
         ("\\dfrac", "\\frac"),
         ("\\tfrac", "\\frac"),
@@ -116,6 +138,22 @@ fn latex_clean(s: &str) -> String {
     // `\frac12` -> `\frac{1}{2}`, `\sqrt2` -> `\sqrt{2}`
     t = brace_short_args(&t);
     t.trim().to_string()
+}
+
+/// Removes `\cmd` where it is the whole command name (`\right` but not `\rightarrow`).
+fn drop_command(s: &str, cmd: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(p) = rest.find(cmd) {
+        let after = &rest[p + cmd.len()..];
+        out.push_str(&rest[..p]);
+        if after.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            out.push_str(cmd);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Replaces `\cmd{X}` by `X` (nested braces honoured).
@@ -751,6 +789,9 @@ mod tests {
             ("\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "[[1,2],[3,4]]"),
             ("The answer is $18$.", "18"),
             ("5 \\text{ cm}", "5"),
+            ("\\pm i", "\\pm i"),
+            ("x \\rightarrow \\infty", "x\\rightarrow\\infty"),
+            ("\\begin{array}{c} 1 \\\\ 2 \\end{array}", "\\begin{array}{c}1\\\\2\\end{array}"),
         ] {
             assert_eq!(normalize_answer(a), b, "{a}");
         }
