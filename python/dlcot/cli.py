@@ -175,6 +175,26 @@ def _reject_line(rej, source: str) -> str:
     )
 
 
+def _input_batches(args: argparse.Namespace, rej: "_AtomicWriter", what: str) -> Iterator[tuple[list, list]]:
+    """Every input of ``args.inputs`` in batches of (records, rejects), with the rejects already
+    written to ``rej`` and a progress bar advanced after each batch."""
+    from dlcot.io import Record
+
+    seen = 0
+    with _Progress(not args.quiet, what) as progress:
+        for path in args.inputs:
+            reader = _reader(path, args)
+            progress.start_file(Path(path).name if path != "-" else "stdin", reader.total_bytes)
+            for batch in _batches(reader, args.batch_size):
+                records = [r for r in batch if isinstance(r, Record)]
+                rejects = [r for r in batch if not isinstance(r, Record)]
+                for r in rejects:
+                    rej.write(_reject_line(r, path) + "\n")
+                seen += len(batch)
+                yield records, rejects
+                progress.update(reader.bytes_read, seen)
+
+
 def _batches(items: Iterable, size: int) -> Iterator[list]:
     batch: list = []
     for it in items:
@@ -192,7 +212,6 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
 
 def cmd_segment(args: argparse.Namespace) -> int:
     import dlcot
-    from dlcot.io import Record
 
     console = _console()
     out = _AtomicWriter(args.output)
@@ -203,39 +222,25 @@ def cmd_segment(args: argparse.Namespace) -> int:
     reasons: Counter = Counter()
     t0 = time.perf_counter()
     try:
-        with _Progress(not args.quiet, "segment") as progress:
-            for path in args.inputs:
-                reader = _reader(path, args)
-                progress.start_file(Path(path).name if path != "-" else "stdin", reader.total_bytes)
-                for batch in _batches(reader, args.batch_size):
-                    records = [r for r in batch if isinstance(r, Record)]
-                    for r in batch:
-                        if not isinstance(r, Record):
-                            rej.write(_reject_line(r, path) + "\n")
-                            reasons[r.reason] += 1
-                            n_rej += 1
-                    n_in += len(batch)
-                    if records:
-                        structures = dlcot.parse_batch_json(
-                            [r.response for r in records],
-                            problems=[r.problem for r in records],
-                            references=[r.answer for r in records],
-                            num_threads=args.num_threads,
-                        )
-                        refs = [dlcot.extract_reference(r.answer) if r.answer is not None else None for r in records]
-                        for r, s, ref in zip(records, structures, refs):
-                            head = {
-                                "id": r.id,
-                                "index": r.index,
-                                "generation": r.generation,
-                                "layout": r.layout,
-                                "reference": ref,
-                            }
-                            # splice the core's JSON object into the record head without re-parsing it
-                            out.write(json.dumps(head, ensure_ascii=False)[:-1] + "," + s[1:] + "\n")
-                            nbytes += len(r.response.encode("utf-8", "surrogatepass"))
-                        n_out += len(records)
-                    progress.update(reader.bytes_read, n_in)
+        for records, rejects in _input_batches(args, rej, "segment"):
+            reasons.update(r.reason for r in rejects)
+            n_rej += len(rejects)
+            n_in += len(records) + len(rejects)
+            if not records:
+                continue
+            structures = dlcot.parse_batch_json(
+                [r.response for r in records],
+                problems=[r.problem for r in records],
+                references=[r.answer for r in records],
+                num_threads=args.num_threads,
+            )
+            refs = [dlcot.extract_reference(r.answer) if r.answer is not None else None for r in records]
+            for r, s, ref in zip(records, structures, refs):
+                head = {"id": r.id, "index": r.index, "generation": r.generation, "layout": r.layout, "reference": ref}
+                # splice the core's JSON object into the record head without re-parsing it
+                out.write(json.dumps(head, ensure_ascii=False)[:-1] + "," + s[1:] + "\n")
+                nbytes += len(r.response.encode("utf-8", "surrogatepass"))
+            n_out += len(records)
     except BaseException:
         out.abort()
         rej.abort()
@@ -243,9 +248,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
     out.commit()
     rej.commit()
     dt = time.perf_counter() - t0
-    if not args.quiet or True:
-        why = ", ".join(f"{k}: {v}" for k, v in reasons.most_common()) or "none"
-        console.print(
+    why = ", ".join(f"{k}: {v}" for k, v in reasons.most_common()) or "none"
+    console.print(
             f"[bold]segment[/]: in {n_in:,} = out {n_out:,} + rejected {n_rej:,} ({why}); "
             f"{nbytes / 1e6:,.1f} MB of responses in {dt:,.2f} s ({nbytes / 1e6 / max(dt, 1e-9):,.1f} MB/s). "
             f"Output: {args.output}; rejects: {rej_path}"
@@ -260,7 +264,6 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     import dlcot
-    from dlcot.io import Record
 
     console = _console()
     out = _AtomicWriter(args.output)
@@ -271,55 +274,46 @@ def cmd_verify(args: argparse.Namespace) -> int:
     paths: Counter = Counter()
     t0 = time.perf_counter()
     try:
-        with _Progress(not args.quiet, "verify") as progress:
-            for path in args.inputs:
-                reader = _reader(path, args)
-                progress.start_file(Path(path).name if path != "-" else "stdin", reader.total_bytes)
-                for batch in _batches(reader, args.batch_size):
-                    records = [r for r in batch if isinstance(r, Record)]
-                    for r in batch:
-                        if not isinstance(r, Record):
-                            rej.write(_reject_line(r, path) + "\n")
-                            n_rej += 1
-                    n_in += len(batch)
-                    traces = dlcot.parse_batch(
-                        [r.response for r in records],
-                        problems=[r.problem for r in records],
-                        references=[r.answer for r in records],
-                        num_threads=args.num_threads,
-                    )
-                    # the final answers, decided in one batch (fast path, then math-verify)
-                    todo = [(i, t.final_answer, r.answer) for i, (r, t) in enumerate(zip(records, traces))]
-                    todo = [(i, a, ref) for i, a, ref in todo if a is not None and ref is not None]
-                    verdicts, how = dlcot.verify_batch([(a, ref) for _, a, ref in todo], timeout=args.timeout)
-                    final = {i: (v, h) for (i, _, _), v, h in zip(todo, verdicts, how)}
-                    for i, (r, t) in enumerate(zip(records, traces)):
-                        if r.answer is None:
-                            correct, decided = None, "no-reference"
-                        elif t.final_answer is None:
-                            correct, decided = False, "no-answer"
-                        else:
-                            correct, decided = final[i]
-                        labels = dlcot.label_solutions(t, r.answer, timeout=args.timeout) if r.answer is not None else []
-                        row = {
-                            "id": r.id,
-                            "index": r.index,
-                            "generation": r.generation,
-                            "reference": dlcot.extract_reference(r.answer) if r.answer is not None else None,
-                            "final_answer": t.final_answer,
-                            "correct": correct,
-                            "decided_by": decided,
-                            "solutions": [
-                                {"index": s.index, "start": s.start, "end": s.end, "answer": s.answer, "label": lab}
-                                for s, lab in zip(t.solutions, labels)
-                            ],
-                            "first_correct": dlcot.first_correct(labels) if labels else None,
-                        }
-                        out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                        outcome["correct" if correct else ("unknown" if correct is None else "incorrect")] += 1
-                        paths[decided] += 1
-                    n_out += len(records)
-                    progress.update(reader.bytes_read, n_in)
+        for records, rejects in _input_batches(args, rej, "verify"):
+            n_rej += len(rejects)
+            n_in += len(records) + len(rejects)
+            traces = dlcot.parse_batch(
+                [r.response for r in records],
+                problems=[r.problem for r in records],
+                references=[r.answer for r in records],
+                num_threads=args.num_threads,
+            )
+            # the final answers, decided in one batch (fast path, then math-verify)
+            todo = [(i, t.final_answer, r.answer) for i, (r, t) in enumerate(zip(records, traces))]
+            todo = [(i, a, ref) for i, a, ref in todo if a is not None and ref is not None]
+            verdicts, how = dlcot.verify_batch([(a, ref) for _, a, ref in todo], timeout=args.timeout)
+            final = {i: (v, h) for (i, _, _), v, h in zip(todo, verdicts, how)}
+            for i, (r, t) in enumerate(zip(records, traces)):
+                if r.answer is None:
+                    correct, decided = None, "no-reference"
+                elif t.final_answer is None:
+                    correct, decided = False, "no-answer"
+                else:
+                    correct, decided = final[i]
+                labels = dlcot.label_solutions(t, r.answer, timeout=args.timeout) if r.answer is not None else []
+                row = {
+                    "id": r.id,
+                    "index": r.index,
+                    "generation": r.generation,
+                    "reference": dlcot.extract_reference(r.answer) if r.answer is not None else None,
+                    "final_answer": t.final_answer,
+                    "correct": correct,
+                    "decided_by": decided,
+                    "solutions": [
+                        {"index": s.index, "start": s.start, "end": s.end, "answer": s.answer, "label": lab}
+                        for s, lab in zip(t.solutions, labels)
+                    ],
+                    "first_correct": dlcot.first_correct(labels) if labels else None,
+                }
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                outcome["correct" if correct else ("unknown" if correct is None else "incorrect")] += 1
+                paths[decided] += 1
+            n_out += len(records)
     except BaseException:
         out.abort()
         rej.abort()

@@ -130,7 +130,7 @@ fn brace_table(bytes: &[u8]) -> std::collections::HashMap<usize, usize> {
 }
 
 /// Index of the `}` closing the `{` at `open`, honouring nesting and `\{`/`\}` escapes.
-fn match_brace(bytes: &[u8], open: usize) -> Option<usize> {
+pub(crate) fn match_brace(bytes: &[u8], open: usize) -> Option<usize> {
     let mut depth = 0usize;
     let end = bytes.len().min(open + MAX_BOXED);
     let mut i = open;

@@ -169,11 +169,11 @@ fn unwrap_command(s: &str, cmd: &str) -> String {
             continue;
         }
         let trimmed = after.trim_start();
-        if let Some(body) = trimmed.strip_prefix('{') {
-            if let Some(close) = matching(body) {
+        if trimmed.starts_with('{') {
+            if let Some(close) = crate::answer::match_brace(trimmed.as_bytes(), 0) {
                 out.push_str(&rest[..p]);
-                out.push_str(&body[..close]);
-                rest = &body[close + 1..];
+                out.push_str(&trimmed[1..close]);
+                rest = &trimmed[close + 1..];
                 continue;
             }
         }
@@ -182,28 +182,6 @@ fn unwrap_command(s: &str, cmd: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// Index of the `}` that closes a group whose `{` was just consumed.
-fn matching(body: &str) -> Option<usize> {
-    let mut depth = 1usize;
-    let b = body.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 1,
-            b'{' => depth += 1,
-            b'}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 fn brace_short_args(s: &str) -> String {
