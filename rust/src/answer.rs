@@ -188,8 +188,13 @@ pub(crate) fn extract_in(text: &str, region: Span, boxed: &[Boxed], hits: &[Hit]
     if let Some(span) = hits.iter().rev().filter_map(|h| h.value.and_then(|v| value_after(bounded, v))).next() {
         return Some(answer_at(text, span, AnswerKind::AnswerPhrase));
     }
+    hashes_answer(text, region)
+}
+
+/// GSM8K's `#### N`: the value after the last `####` inside `region`.
+fn hashes_answer(text: &str, region: Span) -> Option<Answer> {
     let pos = finder!(b"####").find_iter(&text.as_bytes()[region.start..region.end]).last()?;
-    let span = value_after(bounded, region.start + pos + 4)?;
+    let span = value_after(&text[..region.end], region.start + pos + 4)?;
     Some(answer_at(text, span, AnswerKind::Hashes))
 }
 
@@ -264,10 +269,8 @@ pub fn extract_reference(text: &str) -> Option<String> {
     if trimmed.is_empty() {
         return None;
     }
-    if let Some(pos) = finder!(b"####").find_iter(text.as_bytes()).last() {
-        if let Some(span) = value_after(text, pos + 4) {
-            return Some(answer_at(text, span, AnswerKind::Hashes).text);
-        }
+    if let Some(a) = hashes_answer(text, Span::new(0, text.len())) {
+        return Some(a.text);
     }
     let (boxed, _) = find_boxed(text);
     if let Some(b) = boxed.iter().rev().find(|b| !b.inner.slice(text).trim().is_empty()) {

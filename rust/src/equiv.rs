@@ -223,16 +223,20 @@ fn strip_units_and_prefix(s: &str) -> String {
     }
     // trailing unit words after something that ends in a digit, brace or bracket
     let words: Vec<&str> = t.split_whitespace().collect();
-    if words.len() >= 2 {
-        let mut keep = words.len();
-        while keep > 1 && is_unit_word(words[keep - 1]) {
-            keep -= 1;
-        }
-        if keep < words.len() && words[keep - 1].ends_with(|c: char| c.is_ascii_digit() || c == '}' || c == ')') {
-            t = words[..keep].join(" ");
-        }
+    if let Some(keep) = units_start(&words) {
+        t = words[..keep].join(" ");
     }
     t.trim_start_matches('$').to_string()
+}
+
+/// Where the trailing unit words of `words` begin ("18 dollars" -> 1), if there are any and
+/// they follow something that ends in a digit, a brace or a parenthesis.
+fn units_start(words: &[&str]) -> Option<usize> {
+    let mut k = words.len();
+    while k > 1 && is_unit_word(words[k - 1]) {
+        k -= 1;
+    }
+    (k < words.len() && words[k - 1].ends_with(|c: char| c.is_ascii_digit() || c == '}' || c == ')')).then_some(k)
 }
 
 fn is_unit_word(w: &str) -> bool {
@@ -565,13 +569,7 @@ fn unit_of(raw: &str) -> Option<String> {
         return Some("dollar".into());
     }
     let words: Vec<&str> = cleaned.split_whitespace().collect();
-    let mut k = words.len();
-    while k > 1 && is_unit_word(words[k - 1]) {
-        k -= 1;
-    }
-    if k == words.len() || !words[k - 1].ends_with(|c: char| c.is_ascii_digit() || c == '}' || c == ')') {
-        return None;
-    }
+    let k = units_start(&words)?;
     let unit: Vec<String> = words[k..].iter().map(|w| w.trim_end_matches(['.', ',']).to_ascii_lowercase()).collect();
     let unit = unit.join(" ");
     let unit = unit.strip_suffix('s').filter(|u| u.len() >= 2).map(str::to_string).unwrap_or(unit);

@@ -366,13 +366,18 @@ fn parse_guarded(text: &str, problem: Option<&str>) -> CoreTrace {
     })
 }
 
-/// Parses (guarded), labels against `reference` if given, converts spans to `str` indices.
-fn parse_one(text: &str, problem: Option<&str>, reference: Option<&str>) -> CoreTrace {
+/// Parses (guarded) and labels against `reference` if given; spans stay byte offsets.
+fn parse_labelled(text: &str, problem: Option<&str>, reference: Option<&str>) -> CoreTrace {
     let mut t = parse_guarded(text, problem);
     if let Some(r) = reference {
         t.label(text, r);
     }
-    t.to_char_offsets(text)
+    t
+}
+
+/// [`parse_labelled`] with spans converted to `str` indices.
+fn parse_one(text: &str, problem: Option<&str>, reference: Option<&str>) -> CoreTrace {
+    parse_labelled(text, problem, reference).to_char_offsets(text)
 }
 
 /// The text of a Python `str` as UTF-8. A `str` may hold lone surrogates (from
@@ -518,10 +523,7 @@ fn parse_batch_json<'py>(
     let out = py.detach(|| {
         map_ordered(&items, threads, |(t, p, r)| {
             // byte offsets converted while writing: no converted copy of the trace
-            let mut trace = parse_guarded(t, p.as_deref());
-            if let Some(r) = r {
-                trace.label(t, r);
-            }
+            let trace = parse_labelled(t, p.as_deref(), r.as_deref());
             let ix = crate::span::CharIndex::new(t);
             let mut s = String::new();
             trace.write_json(|b| ix.char_of(b), &mut s);

@@ -672,28 +672,29 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
         };
         let phrase = cue.map_or("", |m| m.phrase());
         let strong_check = matches!(check_kind, Some(CheckKind::Verify | CheckKind::Substitute | CheckKind::Recompute | CheckKind::Reflect));
-        if (cur.is_none() || starts_solution || (at_verify_start && check_kind.is_none()))
-            && (starts_solution || cur.is_none() || !matches!(cur, Some(Block::Chk(_))) || at_verify_start) {
-                if at_verify_start && !starts_solution {
-                    // after the first answer, un-cued text re-examines it
-                    checks.push(Check { span: u.span, kind: CheckKind::Reflect, section, cue: phrase, solution: None, answer: None });
-                    cur = Some(Block::Chk(checks.len() - 1));
-                    continue;
-                }
-                solutions.push(Solution {
-                    span: u.span,
-                    section,
-                    cue: if starts_solution { phrase } else { "" },
-                    restart: matches!(cue.map(|m| m.cue), Some(Cue::Restart)),
-                    answer: None,
-                    steps: vec![u.span],
-                    label: None,
-                });
-                cur = Some(Block::Sol(solutions.len() - 1));
+        if cur.is_none() || starts_solution || (at_verify_start && check_kind.is_none()) {
+            if at_verify_start && !starts_solution {
+                // after the first answer, un-cued text re-examines it
+                checks.push(Check { span: u.span, kind: CheckKind::Reflect, section, cue: phrase, solution: None, answer: None });
+                cur = Some(Block::Chk(checks.len() - 1));
                 continue;
             }
+            solutions.push(Solution {
+                span: u.span,
+                section,
+                cue: if starts_solution { phrase } else { "" },
+                restart: matches!(cue.map(|m| m.cue), Some(Cue::Restart)),
+                answer: None,
+                steps: vec![u.span],
+                label: None,
+            });
+            cur = Some(Block::Sol(solutions.len() - 1));
+            continue;
+        }
         if let Some(kind) = check_kind {
-            if section == SectionKind::Verify && (strong_check || matches!(cur, Some(Block::Sol(_)))) && !(matches!(cur, Some(Block::Chk(_))) && !strong_check) {
+            // after the first answer a strong cue opens a check of its own; an affirmation or a
+            // negation does so only out of a running solution
+            if section == SectionKind::Verify && (strong_check || matches!(cur, Some(Block::Sol(_)))) {
                 checks.push(Check { span: u.span, kind, section, cue: phrase, solution: None, answer: None });
                 cur = Some(Block::Chk(checks.len() - 1));
                 continue;
