@@ -4,28 +4,41 @@ Every span is a pair of Python ``str`` indices: ``trace.text[start:end]`` is the
 """
 
 from collections.abc import Sequence
+from os import PathLike
 from typing import Any, final
+
+import numpy as np
+import numpy.typing as npt
 
 __version__: str
 __all__ = [
+    "LSH",
     "Check",
+    "Clusters",
     "DlcotError",
+    "LSHQuery",
+    "MinHasher",
+    "NgramIndex",
     "Issue",
     "Section",
     "Solution",
     "Trace",
     "__version__",
     "_unpickle_trace",
+    "connected_components",
     "cue_lexicon",
     "equivalent",
     "equivalent_batch",
     "extract_answer",
     "extract_answer_batch",
     "extract_reference",
+    "lsh_bucket_links",
+    "lsh_params",
     "normalize_answer",
     "parse",
     "parse_batch",
     "parse_batch_json",
+    "token_set_ratio",
 ]
 
 class DlcotError(Exception):
@@ -162,6 +175,13 @@ class Trace:
     def final_answer_span(self) -> tuple[int, int] | None: ...
     @property
     def issues(self) -> list[Issue]: ...
+    def cluster_solutions(self, threshold: float = 0.5, *, ngram: int = 3, short: int = 24) -> Clusters:
+        """Near-duplicate solutions and checks (each grouped separately, leader-based).
+
+        Similarity is the Jaccard of word ``ngram``-shingle sets, or the larger of it and
+        rapidfuzz's token-set ratio / 100 when both parts have fewer than ``short`` words.
+        A part joins the first earlier leader it is at least ``threshold`` similar to.
+        """
     def to_json(self) -> str:
         """The structure as a JSON object string (spans as str indices)."""
     def to_dict(self) -> dict[str, Any]: ...
@@ -235,3 +255,167 @@ def equivalent(pred: str, reference: str) -> bool | None:
     """
 
 def equivalent_batch(pairs: Sequence[tuple[str, str]], *, num_threads: int | None = None) -> list[bool | None]: ...
+
+@final
+class Clusters:
+    """Near-duplicate groups within one trace.
+
+    ``solutions[i]`` is the index of the leader (first member) of solution ``i``'s cluster and
+    ``solution_scores[i]`` its similarity to that leader (1.0 for leaders); the same for checks.
+    """
+
+    solutions: list[int]
+    solution_scores: list[float]
+    checks: list[int]
+    check_scores: list[float]
+    threshold: float
+    def __new__(
+        cls,
+        solutions: list[int],
+        solution_scores: list[float],
+        checks: list[int],
+        check_scores: list[float],
+        threshold: float,
+    ) -> Clusters: ...
+    def __getnewargs__(self) -> tuple[list[int], list[float], list[int], list[float], float]: ...
+    @property
+    def redundant_solutions(self) -> list[int]:
+        """Indices of solutions that repeat an earlier one."""
+    @property
+    def redundant_checks(self) -> list[int]:
+        """Indices of checks that repeat an earlier one."""
+
+@final
+class MinHasher:
+    """Shingling and MinHash signatures, in Rust (rayon-parallel, GIL released).
+
+    Text is lower-cased, LaTeX spacing (``\\,``, ``\\quad``, ``\\left``...) read as space and
+    whitespace collapsed; ``unit="word"`` shingles runs of word characters and single symbols
+    (the regex ``\\w+|[^\\w\\s]``), ``unit="char"`` the characters. A text shorter than
+    ``ngram`` units is one shingle; an empty text has the all-0xFFFFFFFF signature.
+
+    >>> m = MinHasher(num_perm=128, ngram=5)
+    >>> m.signatures(["a b c d e f", "a b c d e g"]).shape
+    (2, 128)
+    """
+
+    def __new__(cls, *, num_perm: int = 128, ngram: int = 5, seed: int = 0, unit: str = "word") -> MinHasher: ...
+    @property
+    def num_perm(self) -> int: ...
+    @property
+    def ngram(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def unit(self) -> str: ...
+    def signatures(self, texts: Sequence[str], *, num_threads: int | None = None) -> npt.NDArray[np.uint32]:
+        """One ``(len(texts), num_perm)`` uint32 array of signatures."""
+    def signature(self, text: str) -> npt.NDArray[np.uint32]: ...
+    def shingles(self, text: str) -> list[str]:
+        """The shingles as strings (units joined by a space for words), in order."""
+    def shingle_hashes(self, text: str) -> npt.NDArray[np.uint64]:
+        """The distinct 64-bit shingle hashes, sorted."""
+    def jaccard(self, a: str, b: str) -> float:
+        """Exact Jaccard similarity of the shingle sets (1.0 when both are empty)."""
+    def jaccard_pairs(
+        self, pairs: Sequence[tuple[str, str]], *, num_threads: int | None = None
+    ) -> npt.NDArray[np.float64]: ...
+    def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]: ...
+
+@final
+class LSH:
+    """Banded LSH over MinHash signatures with union-find clustering.
+
+    ``bands``/``rows`` default to datasketch's choice for ``threshold``; candidate pairs are
+    verified (signature agreement >= threshold) against up to ``max_compare`` earlier bucket
+    members. ``spill_dir`` keeps signatures and band keys on disk (memory-mapped at clustering).
+    """
+
+    def __new__(
+        cls,
+        *,
+        threshold: float = 0.8,
+        num_perm: int = 128,
+        bands: int | None = None,
+        rows: int | None = None,
+        weights: tuple[float, float] = ...,
+        max_compare: int = 8,
+        spill_dir: str | PathLike[str] | None = None,
+    ) -> LSH: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def num_perm(self) -> int: ...
+    @property
+    def bands(self) -> int: ...
+    @property
+    def rows(self) -> int: ...
+    @property
+    def max_compare(self) -> int: ...
+    @property
+    def candidates(self) -> int:
+        """Candidate pairs met by the last ``clusters()`` call."""
+    @property
+    def links(self) -> int:
+        """Verified links made by the last ``clusters()`` call."""
+    def __len__(self) -> int: ...
+    def band_keys(
+        self, signatures: npt.NDArray[np.uint32], *, num_threads: int | None = None
+    ) -> npt.NDArray[np.uint64]:
+        """A ``(n, bands)`` uint64 array of band keys."""
+    def insert(self, signatures: npt.NDArray[np.uint32], *, num_threads: int | None = None) -> None:
+        """Appends rows; items are numbered in insertion order."""
+    def clusters(
+        self, *, verify: bool = True, num_threads: int | None = None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """``(cluster_id, keep)``: each item's cluster, named by its first item, which is kept."""
+
+@final
+class LSHQuery:
+    """An in-memory LSH index of signatures to query against."""
+
+    threshold: float
+    def __new__(
+        cls,
+        signatures: npt.NDArray[np.uint32],
+        *,
+        threshold: float = 0.8,
+        bands: int | None = None,
+        rows: int | None = None,
+        weights: tuple[float, float] = ...,
+    ) -> LSHQuery: ...
+    def query(self, signatures: npt.NDArray[np.uint32]) -> list[list[tuple[int, float]]]:
+        """Per row: (indexed item, estimated Jaccard) pairs at or above threshold, best first."""
+
+@final
+class NgramIndex:
+    """Exact shingle (n-gram) overlap against indexed texts, for decontamination."""
+
+    def __new__(
+        cls, texts: Sequence[str], *, ngram: int = 13, unit: str = "word", num_threads: int | None = None
+    ) -> NgramIndex: ...
+    def __len__(self) -> int: ...
+    def size(self, i: int) -> int:
+        """Distinct n-grams of indexed text ``i``."""
+    def query(
+        self, texts: Sequence[str], *, num_threads: int | None = None
+    ) -> list[tuple[list[tuple[int, int]], int]]:
+        """Per text: ((indexed text, shared n-grams) pairs, most shared first; its n-gram count)."""
+
+def lsh_bucket_links(
+    ids: Sequence[int],
+    signatures: npt.NDArray[np.uint32],
+    *,
+    threshold: float | None = None,
+    max_compare: int = 8,
+) -> list[tuple[int, int]]:
+    """The (later, earlier) links one LSH bucket contributes, by the single-process rule."""
+
+def connected_components(n: int, links: Sequence[tuple[int, int]]) -> npt.NDArray[np.int64]:
+    """Each item's component, named by its smallest index."""
+
+def lsh_params(threshold: float, num_perm: int, *, weights: tuple[float, float] = ...) -> tuple[int, int]:
+    """The (bands, rows) datasketch would choose."""
+
+def token_set_ratio(a: str, b: str) -> float:
+    """rapidfuzz's ``fuzz.token_set_ratio`` (0..100)."""

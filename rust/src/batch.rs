@@ -45,6 +45,16 @@ fn forked() -> bool {
     *PARENT.get_or_init(std::process::id) != std::process::id()
 }
 
+/// The pool to run a parallel section on, or None when the work should run serially
+/// (one thread, or a forked child).
+pub fn parallel_pool(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
+    if threads <= 1 || forked() {
+        None
+    } else {
+        Some(pool(threads))
+    }
+}
+
 /// Maps `f` over `items` with `threads` threads (serially when 1, or in a forked child),
 /// results in input order.
 pub fn map_ordered<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {

@@ -11,12 +11,15 @@ use std::fmt;
 pub enum Error {
     /// An argument is out of its valid range; `name` is the argument's name as the user wrote it.
     InvalidArgument { name: &'static str, message: String },
+    /// A file the core reads or writes itself (LSH spill files) failed.
+    Io { message: String },
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::InvalidArgument { name, message } => write!(f, "invalid `{name}`: {message}"),
+            Error::Io { message } => f.write_str(message),
         }
     }
 }

@@ -6,15 +6,21 @@
 //! * [`segment`]: sections, solutions, checks and steps (DLCoT's structure).
 //! * [`answer`]: final-answer extraction (`\boxed{}`, "the answer is", `#### N`).
 //! * [`equiv`]: answer normalisation and fast equivalence (numbers, tuples, sets, matrices).
+//! * [`minhash`]: shingling and MinHash signatures.
+//! * [`lsh`]: banding, candidate verification and union-find clustering.
+//! * [`cluster`]: near-duplicate solutions and checks within a trace (Jaccard, token-set ratio).
 //! * [`batch`]: rayon batch helpers, order kept, thread count resolved once.
 //! * [`error`]: the one error enum.
 //! * `py` (feature `python`): the only file that names pyo3.
 
 pub mod answer;
 pub mod batch;
+pub mod cluster;
 pub mod cues;
 pub mod equiv;
 pub mod error;
+pub mod lsh;
+pub mod minhash;
 pub mod segment;
 pub mod span;
 pub mod trace;

@@ -21,6 +21,7 @@ impl From<Error> for PyErr {
     fn from(e: Error) -> PyErr {
         match e {
             Error::InvalidArgument { .. } => PyValueError::new_err(e.to_string()),
+            Error::Io { .. } => pyo3::exceptions::PyOSError::new_err(e.to_string()),
         }
     }
 }
@@ -121,6 +122,42 @@ impl Check {
     }
     fn __repr__(&self) -> String {
         format!("Check(index={}, kind={:?}, start={}, end={}, cue={:?}, solution={})", self.index, self.kind, self.start, self.end, self.cue, PyOpt(self.solution))
+    }
+}
+
+/// Near-duplicate groups within a trace: for each solution (and each check), the index of its
+/// cluster's leader and the similarity to that leader.
+#[pyclass(frozen, get_all, eq, module = "dlcot._core")]
+#[derive(Clone, PartialEq)]
+pub struct Clusters {
+    solutions: Vec<usize>,
+    solution_scores: Vec<f64>,
+    checks: Vec<usize>,
+    check_scores: Vec<f64>,
+    threshold: f64,
+}
+
+#[pymethods]
+impl Clusters {
+    #[new]
+    fn new(solutions: Vec<usize>, solution_scores: Vec<f64>, checks: Vec<usize>, check_scores: Vec<f64>, threshold: f64) -> Self {
+        Clusters { solutions, solution_scores, checks, check_scores, threshold }
+    }
+    fn __getnewargs__(&self) -> (Vec<usize>, Vec<f64>, Vec<usize>, Vec<f64>, f64) {
+        (self.solutions.clone(), self.solution_scores.clone(), self.checks.clone(), self.check_scores.clone(), self.threshold)
+    }
+    /// Indices of solutions that repeat an earlier one.
+    #[getter]
+    fn redundant_solutions(&self) -> Vec<usize> {
+        self.solutions.iter().enumerate().filter(|(i, l)| i != *l).map(|(i, _)| i).collect()
+    }
+    /// Indices of checks that repeat an earlier one.
+    #[getter]
+    fn redundant_checks(&self) -> Vec<usize> {
+        self.checks.iter().enumerate().filter(|(i, l)| i != *l).map(|(i, _)| i).collect()
+    }
+    fn __repr__(&self) -> String {
+        format!("Clusters(solutions={:?}, checks={:?}, threshold={})", self.solutions, self.checks, self.threshold)
     }
 }
 
@@ -269,6 +306,28 @@ impl Trace {
             .iter()
             .map(|s| Section { kind: s.kind.as_str(), start: s.span.start, end: s.span.end, text: slice(text, s.span, &ix) })
             .collect())
+    }
+    /// Groups near-duplicate solutions and near-duplicate checks (separately): each part gets
+    /// the index of its cluster's leader (the first part of the cluster) and its similarity to
+    /// it. Similarity is word `ngram`-shingle Jaccard, or rapidfuzz's token-set ratio when both
+    /// parts have fewer than `short` words.
+    #[pyo3(signature = (threshold=0.5, *, ngram=3, short=24))]
+    fn cluster_solutions(&self, py: Python<'_>, threshold: f64, ngram: usize, short: usize) -> PyResult<Clusters> {
+        if !(threshold > 0.0 && threshold <= 1.0) {
+            return Err(PyValueError::new_err(format!("invalid `threshold`: must be in (0, 1], got {threshold}")));
+        }
+        let sim = crate::cluster::Similarity::new(ngram, short)?;
+        let bound = self.text.bind(py);
+        let text = &*utf8_of(bound)?;
+        let ix = char_to_byte(text);
+        let sol: Vec<String> = self.t.solutions.iter().map(|s| slice(text, s.span, &ix)).collect();
+        let chk: Vec<String> = self.t.checks.iter().map(|c| slice(text, c.span, &ix)).collect();
+        let (solutions, solution_scores, checks, check_scores) = py.detach(|| {
+            let (a, b) = sim.cluster(&sol.iter().map(|s| s.as_str()).collect::<Vec<_>>(), threshold);
+            let (c, d) = sim.cluster(&chk.iter().map(|s| s.as_str()).collect::<Vec<_>>(), threshold);
+            (a, b, c, d)
+        });
+        Ok(Clusters { solutions, solution_scores, checks, check_scores, threshold })
     }
     #[getter]
     fn solutions(&self) -> Vec<Solution> {
@@ -603,6 +662,322 @@ fn cue_lexicon() -> Vec<(&'static str, String)> {
         .collect()
 }
 
+// ---- near-duplicate engine -------------------------------------------------------------
+
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
+
+/// The `str` items of `texts` as UTF-8, type-checked (a `str` itself is refused).
+fn str_items<'py>(texts: &Bound<'py, PyAny>, name: &str) -> PyResult<Vec<Bound<'py, PyString>>> {
+    use pyo3::exceptions::PyTypeError;
+    if texts.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(format!("`{name}` must be a sequence of str, not a str")));
+    }
+    let mut out = Vec::new();
+    for (i, item) in texts.try_iter().map_err(|_| PyTypeError::new_err(format!("`{name}` must be a sequence of str")))?.enumerate() {
+        let item = item?;
+        out.push(item.cast_into::<PyString>().map_err(|e| {
+            let tn = e.into_inner().get_type().name().map(|n| n.to_string()).unwrap_or_default();
+            PyTypeError::new_err(format!("`{name}[{i}]` must be str, got {tn}"))
+        })?);
+    }
+    Ok(out)
+}
+
+/// Row-major u32 values of a 2-D signature array with `num_perm` columns.
+fn signature_rows(sigs: &PyReadonlyArray2<'_, u32>, num_perm: usize, name: &str) -> PyResult<Vec<u32>> {
+    let shape = sigs.shape();
+    if shape[1] != num_perm {
+        return Err(PyValueError::new_err(format!("`{name}` must have num_perm={num_perm} columns, got shape ({}, {})", shape[0], shape[1])));
+    }
+    Ok(match sigs.as_slice() {
+        Ok(s) => s.to_vec(),
+        Err(_) => sigs.as_array().iter().copied().collect(),
+    })
+}
+
+/// Shingling + MinHash signatures (see the README's near-duplicate section).
+#[pyclass(frozen, module = "dlcot._core")]
+pub struct MinHasher {
+    m: crate::minhash::MinHasher,
+}
+
+#[pymethods]
+impl MinHasher {
+    #[new]
+    #[pyo3(signature = (*, num_perm=128, ngram=5, seed=0, unit="word"))]
+    fn new(num_perm: usize, ngram: usize, seed: u64, unit: &str) -> PyResult<Self> {
+        let unit = crate::minhash::Unit::parse(unit)?;
+        Ok(MinHasher { m: crate::minhash::MinHasher::new(num_perm, ngram, seed, unit)? })
+    }
+    #[getter]
+    fn num_perm(&self) -> usize {
+        self.m.num_perm
+    }
+    #[getter]
+    fn ngram(&self) -> usize {
+        self.m.ngram
+    }
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.m.seed
+    }
+    #[getter]
+    fn unit(&self) -> &'static str {
+        self.m.unit.as_str()
+    }
+    /// Signatures of `texts` as one `(len(texts), num_perm)` uint32 array (GIL released, rayon).
+    #[pyo3(signature = (texts, *, num_threads=None))]
+    fn signatures<'py>(&self, py: Python<'py>, texts: &Bound<'py, PyAny>, num_threads: Option<usize>) -> PyResult<Bound<'py, PyArray2<u32>>> {
+        let threads = resolve_threads(num_threads)?;
+        let items = str_items(texts, "texts")?;
+        let utf8: Vec<Utf8<'_>> = items.iter().map(utf8_of).collect::<PyResult<_>>()?;
+        let n = utf8.len();
+        let flat = py.detach(|| self.m.signatures(&utf8, threads));
+        flat.into_pyarray(py).reshape([n, self.m.num_perm])
+    }
+    /// The signature of one text, a `(num_perm,)` uint32 array.
+    fn signature<'py>(&self, py: Python<'py>, text: Bound<'py, PyString>) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        let s = utf8_of(&text)?;
+        Ok(py.detach(|| self.m.signature(&s)).into_pyarray(py))
+    }
+    /// The shingles of `text` as strings, in order, repeats included.
+    fn shingles(&self, py: Python<'_>, text: Bound<'_, PyString>) -> PyResult<Vec<String>> {
+        let s = utf8_of(&text)?;
+        Ok(py.detach(|| self.m.shingles(&s)))
+    }
+    /// The distinct 64-bit shingle hashes of `text`, sorted (uint64 array).
+    fn shingle_hashes<'py>(&self, py: Python<'py>, text: Bound<'py, PyString>) -> PyResult<Bound<'py, PyArray1<u64>>> {
+        let s = utf8_of(&text)?;
+        Ok(py.detach(|| self.m.shingle_set(&s)).into_pyarray(py))
+    }
+    /// Exact Jaccard similarity of the two texts' shingle sets (1.0 when both have none).
+    fn jaccard(&self, py: Python<'_>, a: Bound<'_, PyString>, b: Bound<'_, PyString>) -> PyResult<f64> {
+        let (a, b) = (utf8_of(&a)?, utf8_of(&b)?);
+        Ok(py.detach(|| self.m.jaccard(&a, &b)))
+    }
+    /// Exact Jaccard of many (a, b) pairs, in parallel (float64 array).
+    #[pyo3(signature = (pairs, *, num_threads=None))]
+    fn jaccard_pairs<'py>(&self, py: Python<'py>, pairs: &Bound<'py, PyAny>, num_threads: Option<usize>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let threads = resolve_threads(num_threads)?;
+        let mut owned: Vec<(String, String)> = Vec::new();
+        for (i, item) in pairs.try_iter().map_err(|_| pyo3::exceptions::PyTypeError::new_err("`pairs` must be a sequence of (str, str) pairs"))?.enumerate() {
+            let (a, b): (Bound<'_, PyString>, Bound<'_, PyString>) =
+                item?.extract().map_err(|_| pyo3::exceptions::PyTypeError::new_err(format!("`pairs[{i}]` must be a (str, str) pair")))?;
+            owned.push((utf8_of(&a)?.into_owned(), utf8_of(&b)?.into_owned()));
+        }
+        Ok(py.detach(|| self.m.jaccard_pairs(&owned, threads)).into_pyarray(py))
+    }
+    fn __getnewargs_ex__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, pyo3::types::PyDict>)> {
+        let kw = pyo3::types::PyDict::new(py);
+        kw.set_item("num_perm", self.m.num_perm)?;
+        kw.set_item("ngram", self.m.ngram)?;
+        kw.set_item("seed", self.m.seed)?;
+        kw.set_item("unit", self.m.unit.as_str())?;
+        Ok((PyTuple::empty(py), kw))
+    }
+    fn __repr__(&self) -> String {
+        format!("MinHasher(num_perm={}, ngram={}, seed={}, unit={:?})", self.m.num_perm, self.m.ngram, self.m.seed, self.m.unit.as_str())
+    }
+}
+
+/// Banded LSH over MinHash signatures, clustered by union-find; can spill to a directory.
+#[pyclass(name = "LSH", module = "dlcot._core")]
+pub struct Lsh {
+    lsh: crate::lsh::Lsh,
+    #[pyo3(get)]
+    candidates: u64,
+    #[pyo3(get)]
+    links: u64,
+}
+
+#[pymethods]
+impl Lsh {
+    #[new]
+    #[pyo3(signature = (*, threshold=0.8, num_perm=128, bands=None, rows=None, weights=(0.5, 0.5), max_compare=8, spill_dir=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        threshold: f64, num_perm: usize, bands: Option<usize>, rows: Option<usize>, weights: (f64, f64), max_compare: usize,
+        spill_dir: Option<std::path::PathBuf>,
+    ) -> PyResult<Self> {
+        let br = match (bands, rows) {
+            (Some(b), Some(r)) => Some((b, r)),
+            (None, None) => None,
+            _ => return Err(PyValueError::new_err("invalid `bands`: give both `bands` and `rows`, or neither")),
+        };
+        let lsh = crate::lsh::Lsh::new(threshold, num_perm, br, weights, max_compare, spill_dir.as_deref())?;
+        Ok(Lsh { lsh, candidates: 0, links: 0 })
+    }
+    #[getter]
+    fn threshold(&self) -> f64 {
+        self.lsh.threshold
+    }
+    #[getter]
+    fn num_perm(&self) -> usize {
+        self.lsh.num_perm
+    }
+    #[getter]
+    fn bands(&self) -> usize {
+        self.lsh.bands
+    }
+    #[getter]
+    fn rows(&self) -> usize {
+        self.lsh.rows
+    }
+    #[getter]
+    fn max_compare(&self) -> usize {
+        self.lsh.max_compare
+    }
+    fn __len__(&self) -> usize {
+        self.lsh.len()
+    }
+    /// Band keys of signatures: a `(n, bands)` uint64 array.
+    #[pyo3(signature = (signatures, *, num_threads=None))]
+    fn band_keys<'py>(&self, py: Python<'py>, signatures: PyReadonlyArray2<'py, u32>, num_threads: Option<usize>) -> PyResult<Bound<'py, PyArray2<u64>>> {
+        let threads = resolve_threads(num_threads)?;
+        let sigs = signature_rows(&signatures, self.lsh.num_perm, "signatures")?;
+        let n = sigs.len() / self.lsh.num_perm;
+        let keys = py.detach(|| self.lsh.band_keys(&sigs, threads));
+        keys.into_pyarray(py).reshape([n, self.lsh.bands])
+    }
+    /// Appends items (rows of a `(n, num_perm)` uint32 array); they are numbered in order.
+    #[pyo3(signature = (signatures, *, num_threads=None))]
+    fn insert(&mut self, py: Python<'_>, signatures: PyReadonlyArray2<'_, u32>, num_threads: Option<usize>) -> PyResult<()> {
+        let threads = resolve_threads(num_threads)?;
+        let sigs = signature_rows(&signatures, self.lsh.num_perm, "signatures")?;
+        let lsh = &mut self.lsh;
+        py.detach(|| lsh.insert(&sigs, threads))?;
+        Ok(())
+    }
+    /// Clusters everything inserted: `(cluster_id, keep)`, int64 and bool arrays; a cluster is
+    /// named by its first item, which is the one kept.
+    #[pyo3(signature = (*, verify=true, num_threads=None))]
+    fn clusters<'py>(&mut self, py: Python<'py>, verify: bool, num_threads: Option<usize>) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<bool>>)> {
+        let threads = resolve_threads(num_threads)?;
+        let lsh = &mut self.lsh;
+        let c = py.detach(|| lsh.clusters(verify, threads))?;
+        self.candidates = c.candidates;
+        self.links = c.links;
+        let keep: Vec<bool> = c.roots.iter().enumerate().map(|(i, &r)| r as usize == i).collect();
+        let ids: Vec<i64> = c.roots.into_iter().map(i64::from).collect();
+        Ok((ids.into_pyarray(py), keep.into_pyarray(py)))
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "LSH(threshold={}, num_perm={}, bands={}, rows={}, items={})",
+            self.lsh.threshold, self.lsh.num_perm, self.lsh.bands, self.lsh.rows, self.lsh.len()
+        )
+    }
+}
+
+/// An in-memory LSH index to query against (e.g. benchmark problems).
+#[pyclass(frozen, name = "LSHQuery", module = "dlcot._core")]
+pub struct LshQuery {
+    q: crate::lsh::QueryIndex,
+    #[pyo3(get)]
+    threshold: f64,
+}
+
+#[pymethods]
+impl LshQuery {
+    #[new]
+    #[pyo3(signature = (signatures, *, threshold=0.8, bands=None, rows=None, weights=(0.5, 0.5)))]
+    fn new(signatures: PyReadonlyArray2<'_, u32>, threshold: f64, bands: Option<usize>, rows: Option<usize>, weights: (f64, f64)) -> PyResult<Self> {
+        let np = signatures.shape()[1];
+        let sigs = signature_rows(&signatures, np, "signatures")?;
+        let (b, r) = match (bands, rows) {
+            (Some(b), Some(r)) => (b, r),
+            (None, None) => crate::lsh::optimal_params(threshold, np, weights.0, weights.1)?,
+            _ => return Err(PyValueError::new_err("invalid `bands`: give both `bands` and `rows`, or neither")),
+        };
+        crate::lsh::Lsh::new(threshold, np, Some((b, r)), weights, 1, None)?;
+        Ok(LshQuery { q: crate::lsh::QueryIndex::new(&sigs, np, b, r), threshold })
+    }
+    /// For each row of `signatures`: the indexed items estimated at least `threshold` similar,
+    /// as (index, estimate) pairs, best first.
+    fn query(&self, py: Python<'_>, signatures: PyReadonlyArray2<'_, u32>) -> PyResult<Vec<Vec<(u32, f64)>>> {
+        let np = self.q.num_perm;
+        let sigs = signature_rows(&signatures, np, "signatures")?;
+        Ok(py.detach(|| sigs.chunks(np).map(|s| self.q.query(s, self.threshold)).collect()))
+    }
+}
+
+/// Exact shingle overlap against indexed texts (decontamination).
+#[pyclass(frozen, module = "dlcot._core")]
+pub struct NgramIndex {
+    idx: crate::minhash::NgramIndex,
+}
+
+#[pymethods]
+impl NgramIndex {
+    #[new]
+    #[pyo3(signature = (texts, *, ngram=13, unit="word", num_threads=None))]
+    fn new(py: Python<'_>, texts: &Bound<'_, PyAny>, ngram: usize, unit: &str, num_threads: Option<usize>) -> PyResult<Self> {
+        let threads = resolve_threads(num_threads)?;
+        let m = crate::minhash::MinHasher::new(1, ngram, 0, crate::minhash::Unit::parse(unit)?)?;
+        let items = str_items(texts, "texts")?;
+        let utf8: Vec<Utf8<'_>> = items.iter().map(utf8_of).collect::<PyResult<_>>()?;
+        let idx = py.detach(|| crate::minhash::NgramIndex::new(m, &utf8, threads))?;
+        Ok(NgramIndex { idx })
+    }
+    fn __len__(&self) -> usize {
+        self.idx.len()
+    }
+    /// Distinct n-grams of indexed text `i`.
+    fn size(&self, i: usize) -> PyResult<u32> {
+        if i >= self.idx.len() {
+            return Err(pyo3::exceptions::PyIndexError::new_err(format!("`i`={i} is out of range for {} texts", self.idx.len())));
+        }
+        Ok(self.idx.size(i))
+    }
+    /// For each text: ((index, shared n-grams) pairs, most shared first; the text's n-gram count).
+    #[pyo3(signature = (texts, *, num_threads=None))]
+    fn query(&self, py: Python<'_>, texts: &Bound<'_, PyAny>, num_threads: Option<usize>) -> PyResult<Vec<(Vec<(u32, u32)>, u32)>> {
+        let threads = resolve_threads(num_threads)?;
+        let items = str_items(texts, "texts")?;
+        let utf8: Vec<Utf8<'_>> = items.iter().map(utf8_of).collect::<PyResult<_>>()?;
+        Ok(py.detach(|| map_ordered(&utf8, threads, |t| self.idx.query(t))))
+    }
+}
+
+/// The links one LSH bucket contributes (the rule the single-process path applies), for
+/// distributed runs: `ids` in any order with their signature rows.
+#[pyfunction]
+#[pyo3(signature = (ids, signatures, *, threshold=None, max_compare=8))]
+fn lsh_bucket_links(ids: Vec<u32>, signatures: PyReadonlyArray2<'_, u32>, threshold: Option<f64>, max_compare: usize) -> PyResult<Vec<(u32, u32)>> {
+    let np = signatures.shape()[1];
+    let sigs = signature_rows(&signatures, np, "signatures")?;
+    if ids.len() * np != sigs.len() {
+        return Err(PyValueError::new_err(format!("`ids` has {} items but `signatures` has {} rows", ids.len(), sigs.len() / np.max(1))));
+    }
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by_key(|&k| ids[k]);
+    let members: Vec<u32> = order.iter().map(|&k| ids[k]).collect();
+    let pos: std::collections::HashMap<u32, usize> = ids.iter().enumerate().map(|(k, &id)| (id, k)).collect();
+    let sig = |id: u32| &sigs[pos[&id] * np..(pos[&id] + 1) * np];
+    Ok(crate::lsh::bucket_links(&members, sig, threshold, max_compare.max(1)))
+}
+
+/// Connected components of `n` items linked by `(a, b)` pairs: each item's component, named by
+/// its smallest index (int64 array).
+#[pyfunction]
+fn connected_components<'py>(py: Python<'py>, n: usize, links: Vec<(u32, u32)>) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let roots = crate::lsh::components(n, &links)?;
+    Ok(roots.into_iter().map(i64::from).collect::<Vec<_>>().into_pyarray(py))
+}
+
+/// The (bands, rows) datasketch would choose for `threshold` and `num_perm`.
+#[pyfunction]
+#[pyo3(signature = (threshold, num_perm, *, weights=(0.5, 0.5)))]
+fn lsh_params(threshold: f64, num_perm: usize, weights: (f64, f64)) -> PyResult<(usize, usize)> {
+    Ok(crate::lsh::optimal_params(threshold, num_perm, weights.0, weights.1)?)
+}
+
+/// rapidfuzz's `fuzz.token_set_ratio` (0..100), as the within-trace clustering uses it.
+#[pyfunction]
+fn token_set_ratio(a: &str, b: &str) -> f64 {
+    crate::cluster::token_set_ratio(a, b)
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -623,5 +998,14 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(normalize_answer, m)?)?;
     m.add_function(wrap_pyfunction!(equivalent, m)?)?;
     m.add_function(wrap_pyfunction!(equivalent_batch, m)?)?;
+    m.add_class::<MinHasher>()?;
+    m.add_class::<Lsh>()?;
+    m.add_class::<LshQuery>()?;
+    m.add_class::<NgramIndex>()?;
+    m.add_class::<Clusters>()?;
+    m.add_function(wrap_pyfunction!(lsh_bucket_links, m)?)?;
+    m.add_function(wrap_pyfunction!(connected_components, m)?)?;
+    m.add_function(wrap_pyfunction!(lsh_params, m)?)?;
+    m.add_function(wrap_pyfunction!(token_set_ratio, m)?)?;
     Ok(())
 }

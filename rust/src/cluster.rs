@@ -1,0 +1,208 @@
+//! Near-duplicate solutions and checks within one trace (DLCoT's "redundant" parts).
+//!
+//! A trace has tens of parts at most, so every pair can be compared exactly. Two signals, both
+//! lexical (the embedding signal comes from the judging layer):
+//! * Jaccard similarity of word-shingle sets (the normalisation of [`crate::minhash`]);
+//! * for short parts (fewer than `short` words, where shingles are too few to mean much),
+//!   rapidfuzz's `token_set_ratio` over the normalised words, computed here with the same
+//!   algorithm (Indel distance through a bit-parallel LCS, Hyyrö 2004), scaled to 0..1.
+//!
+//! Clustering is leader-based and deterministic: parts are taken in order, each joins the cluster
+//! of the first earlier leader it is at least `threshold` similar to, or leads a new cluster. So
+//! every member is itself similar to its leader (the "redundant-of" a pruning policy cites), which
+//! single-linkage would not guarantee.
+
+use crate::minhash::{jaccard_sorted, units, MinHasher, Unit};
+
+/// rapidfuzz's `fuzz.token_set_ratio(a, b)` (processor None): 0..100.
+pub fn token_set_ratio(a: &str, b: &str) -> f64 {
+    let mut ta: Vec<&str> = a.split_whitespace().collect();
+    let mut tb: Vec<&str> = b.split_whitespace().collect();
+    if ta.is_empty() || tb.is_empty() {
+        return 0.0;
+    }
+    ta.sort_unstable();
+    ta.dedup();
+    tb.sort_unstable();
+    tb.dedup();
+    let (mut inter, mut da, mut db) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < ta.len() || j < tb.len() {
+        if j == tb.len() || (i < ta.len() && ta[i] < tb[j]) {
+            da.push(ta[i]);
+            i += 1;
+        } else if i == ta.len() || tb[j] < ta[i] {
+            db.push(tb[j]);
+            j += 1;
+        } else {
+            inter.push(ta[i]);
+            i += 1;
+            j += 1;
+        }
+    }
+    if !inter.is_empty() && (da.is_empty() || db.is_empty()) {
+        return 100.0;
+    }
+    let chars = |v: &[&str]| -> usize {
+        if v.is_empty() {
+            0
+        } else {
+            v.iter().map(|s| s.chars().count()).sum::<usize>() + v.len() - 1
+        }
+    };
+    let (ja, jb) = (da.join(" "), db.join(" "));
+    let (ab_len, ba_len, sect_len) = (chars(&da), chars(&db), chars(&inter));
+    let sep = usize::from(sect_len != 0);
+    let sect_ab_len = sect_len + sep + ab_len;
+    let sect_ba_len = sect_len + sep + ba_len;
+    let norm = |dist: usize, lensum: usize| if lensum == 0 { 100.0 } else { 100.0 - 100.0 * dist as f64 / lensum as f64 };
+    let result = norm(indel_distance(&ja, &jb), sect_ab_len + sect_ba_len);
+    if sect_len == 0 {
+        return result;
+    }
+    let sect_ab = norm(sep + ab_len, sect_len + sect_ab_len);
+    let sect_ba = norm(sep + ba_len, sect_len + sect_ba_len);
+    result.max(sect_ab).max(sect_ba)
+}
+
+/// Insertions + deletions turning `a` into `b` (over chars): `|a| + |b| - 2 LCS(a, b)`.
+pub fn indel_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    a.len() + b.len() - 2 * lcs_len(&a, &b)
+}
+
+/// Length of the longest common subsequence, bit-parallel (64 positions of `a` per word).
+fn lcs_len(a: &[char], b: &[char]) -> usize {
+    if a.is_empty() || b.is_empty() {
+        return 0;
+    }
+    let words = a.len().div_ceil(64);
+    // position masks of each char of `a`
+    let mut masks: std::collections::HashMap<char, Vec<u64>> = std::collections::HashMap::new();
+    for (i, &c) in a.iter().enumerate() {
+        masks.entry(c).or_insert_with(|| vec![0; words])[i / 64] |= 1 << (i % 64);
+    }
+    let mut s = vec![u64::MAX; words];
+    let zero = vec![0u64; words];
+    for c in b {
+        let m = masks.get(c).unwrap_or(&zero);
+        let mut carry = 0u64;
+        for w in 0..words {
+            let u = s[w] & m[w];
+            let (sum1, c1) = s[w].overflowing_add(u);
+            let (sum, c2) = sum1.overflowing_add(carry);
+            carry = u64::from(c1 || c2);
+            s[w] = sum | (s[w] - u);
+        }
+    }
+    let tail = a.len() % 64;
+    let mut zeros = 0;
+    for (w, &v) in s.iter().enumerate() {
+        let v = if w == words - 1 && tail != 0 { v | (u64::MAX << tail) } else { v };
+        zeros += v.count_zeros() as usize;
+    }
+    zeros
+}
+
+/// How parts of one trace are compared.
+#[derive(Clone, Debug)]
+pub struct Similarity {
+    hasher: MinHasher,
+    /// Parts with fewer words than this also use the token-set ratio.
+    pub short: usize,
+}
+
+/// A part prepared for comparison.
+pub struct Prepared {
+    shingles: Vec<u64>,
+    words: usize,
+    joined: String,
+}
+
+impl Similarity {
+    pub fn new(ngram: usize, short: usize) -> crate::Result<Similarity> {
+        Ok(Similarity { hasher: MinHasher::new(1, ngram, 0, Unit::Word)?, short })
+    }
+
+    pub fn prepare(&self, text: &str) -> Prepared {
+        let ws = units(text, Unit::Word);
+        let short = ws.len() < self.short;
+        Prepared { shingles: self.hasher.shingle_set(text), words: ws.len(), joined: if short { ws.join(" ") } else { String::new() } }
+    }
+
+    /// Similarity in 0..1: shingle Jaccard, or the larger of it and the token-set ratio when
+    /// either part is short.
+    pub fn score(&self, a: &Prepared, b: &Prepared) -> f64 {
+        let j = jaccard_sorted(&a.shingles, &b.shingles);
+        if a.words == 0 || b.words == 0 {
+            return if a.words == b.words { 1.0 } else { 0.0 };
+        }
+        if a.words < self.short && b.words < self.short {
+            j.max(token_set_ratio(&a.joined, &b.joined) / 100.0)
+        } else {
+            j
+        }
+    }
+
+    /// Leader clustering of `texts` in order: each part's leader index and its similarity to
+    /// the leader (1.0 for leaders).
+    pub fn cluster(&self, texts: &[&str], threshold: f64) -> (Vec<usize>, Vec<f64>) {
+        let prepared: Vec<Prepared> = texts.iter().map(|t| self.prepare(t)).collect();
+        let mut leaders: Vec<usize> = Vec::new();
+        let mut of = Vec::with_capacity(texts.len());
+        let mut scores = Vec::with_capacity(texts.len());
+        for (i, p) in prepared.iter().enumerate() {
+            let hit = leaders.iter().map(|&l| (l, self.score(p, &prepared[l]))).find(|&(_, s)| s >= threshold);
+            match hit {
+                Some((l, s)) => {
+                    of.push(l);
+                    scores.push(s);
+                }
+                None => {
+                    leaders.push(i);
+                    of.push(i);
+                    scores.push(1.0);
+                }
+            }
+        }
+        (of, scores)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_set_ratio_matches_rapidfuzz_examples() {
+        assert_eq!(token_set_ratio("fuzzy was a bear", "fuzzy fuzzy was a bear"), 100.0);
+        assert_eq!(token_set_ratio("fuzzy was a bear but not a dog", "fuzzy was a bear"), 100.0);
+        let r = token_set_ratio("fuzzy was a bear but not a dog", "fuzzy was a bear but not a cat");
+        assert!((r - 92.3076923076923).abs() < 1e-9, "{r}");
+        assert_eq!(token_set_ratio("", "a"), 0.0);
+        assert_eq!(token_set_ratio("abc", "xyz"), 0.0);
+    }
+
+    #[test]
+    fn lcs_over_word_boundaries() {
+        let long_a: String = "ab".repeat(100);
+        let long_b: String = "ba".repeat(90);
+        assert_eq!(indel_distance(&long_a, &long_b), 200 + 180 - 2 * 180);
+        assert_eq!(indel_distance("kitten", "sitting"), 5);
+        assert_eq!(indel_distance("", "abc"), 3);
+        assert_eq!(indel_distance("héllo", "hello"), 2);
+    }
+
+    #[test]
+    fn leaders_are_first_and_members_are_similar() {
+        let sim = Similarity::new(3, 64).unwrap();
+        let a = "We square both sides to get x^2 = 4, so x = 2 or x = -2, and since x > 0, x = 2.";
+        let b = "Alternatively, square both sides: x^2 = 4, so x = 2 or x = -2; x > 0 gives x = 2.";
+        let c = "Let me instead think about the geometry of the circle and its tangent lines.";
+        let (of, scores) = sim.cluster(&[a, c, b, a], 0.5);
+        assert_eq!(of, vec![0, 1, 0, 0]);
+        assert_eq!(scores[3], 1.0);
+        assert!(scores[2] >= 0.5 && scores[2] < 1.0);
+    }
+}
