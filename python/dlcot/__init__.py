@@ -12,8 +12,13 @@ is its public face. ``import dlcot`` is light: no torch, transformers, datasets 
 from __future__ import annotations
 
 from dlcot._core import (
+    LSH,
     Check,
+    Clusters,
     DlcotError,
+    LSHQuery,
+    MinHasher,
+    NgramIndex,
     Issue,
     Section,
     Solution,
@@ -29,18 +34,28 @@ from dlcot._core import (
     parse,
     parse_batch,
     parse_batch_json,
+    token_set_ratio,
 )
+from dlcot.dedup import Decontaminator, Match, dedup
 from dlcot.verification import first_correct, label_solutions, verify, verify_batch
 
 __all__ = [
+    "LSH",
     "Check",
+    "Clusters",
+    "Decontaminator",
     "DlcotError",
+    "LSHQuery",
+    "Match",
+    "MinHasher",
+    "NgramIndex",
     "Issue",
     "Section",
     "Solution",
     "Trace",
     "__version__",
     "cue_lexicon",
+    "dedup",
     "equivalent",
     "equivalent_batch",
     "extract_answer",
@@ -52,6 +67,7 @@ __all__ = [
     "parse",
     "parse_batch",
     "parse_batch_json",
+    "token_set_ratio",
     "verify",
     "verify_batch",
 ]

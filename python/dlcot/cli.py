@@ -6,6 +6,9 @@ Commands:
 * ``dlcot show IN [--id ID | --index N]``: one trace in the terminal, sections, solutions and
   checks marked.
 * ``dlcot stats IN``: corpus statistics.
+* ``dlcot dedup IN -o OUT.jsonl``: one record per cluster of near-duplicates (MinHash + LSH).
+* ``dlcot decontaminate IN --against BENCH.jsonl -o OUT.jsonl``: drop records that contain a
+  benchmark problem.
 
 Every command reads JSONL (plain, .gz, .zst), whole-JSON files and Parquet, or ``-`` for stdin,
 with the record layout auto-detected (see :mod:`dlcot.io`). Every input record ends up in the
@@ -21,7 +24,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Sequence
+from typing import IO, Iterable, Iterator, Optional, Sequence
 
 from dlcot import __version__
 
@@ -175,9 +178,16 @@ def _reject_line(rej, source: str) -> str:
     )
 
 
-def _input_batches(args: argparse.Namespace, rej: "_AtomicWriter", what: str) -> Iterator[tuple[list, list]]:
+def _input_batches(args: argparse.Namespace, rej: "_AtomicWriter | None", what: str) -> Iterator[tuple[list, list]]:
     """Every input of ``args.inputs`` in batches of (records, rejects), with the rejects already
-    written to ``rej`` and a progress bar advanced after each batch."""
+    written to ``rej`` (unless None: a second pass over the same input) and a progress bar
+    advanced after each batch."""
+    for _, records, rejects in _sourced_batches(args, rej, what):
+        yield records, rejects
+
+
+def _sourced_batches(args: argparse.Namespace, rej: "_AtomicWriter | None", what: str) -> Iterator[tuple[str, list, list]]:
+    """:func:`_input_batches` with the input path of each batch."""
     from dlcot.io import Record
 
     seen = 0
@@ -188,10 +198,11 @@ def _input_batches(args: argparse.Namespace, rej: "_AtomicWriter", what: str) ->
             for batch in _batches(reader, args.batch_size):
                 records = [r for r in batch if isinstance(r, Record)]
                 rejects = [r for r in batch if not isinstance(r, Record)]
-                for r in rejects:
-                    rej.write(_reject_line(r, path) + "\n")
+                if rej is not None:
+                    for r in rejects:
+                        rej.write(_reject_line(r, path) + "\n")
                 seen += len(batch)
-                yield records, rejects
+                yield path, records, rejects
                 progress.update(reader.bytes_read, seen)
 
 
@@ -329,6 +340,240 @@ def cmd_verify(args: argparse.Namespace) -> int:
         + ", ".join(f"{k} {v:,}" for k, v in paths.most_common())
         + f"; {dt:,.2f} s. Output: {args.output}; rejects: {rej_path}"
     )
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# dedup and decontaminate
+
+
+def _record_json(r) -> dict:
+    return {"id": r.id, "problem": r.problem, "response": r.response, "answer": r.answer}
+
+
+def _field_of(r, field: str) -> Optional[str]:
+    return r.problem if field == "problem" else r.response
+
+
+def cmd_dedup(args: argparse.Namespace) -> int:
+    import shutil
+    import tempfile
+
+    import numpy as np
+
+    import dlcot
+
+    if "-" in args.inputs:
+        _console().print("[red]error:[/] dedup reads its input twice (hash, then write); give a file, not - (stdin)")
+        return EXIT_FAILURE
+    for path in args.inputs:
+        if not os.path.exists(path):
+            raise FileNotFoundError(path)
+    console = _console()
+    hasher = dlcot.MinHasher(num_perm=args.num_perm, ngram=args.ngram, unit=args.unit, seed=args.seed)
+    spill_root = args.spill_dir or str(Path(args.output).parent if args.output != "-" else Path("."))
+    Path(spill_root).mkdir(parents=True, exist_ok=True)
+    spill = tempfile.mkdtemp(prefix="dlcot-dedup-", dir=spill_root)
+    out = _AtomicWriter(args.output)
+    rej_path = _rejects_path(args.output, args.rejects)
+    rej = _AtomicWriter(rej_path)
+    n_in = n_out = n_dup = n_missing = 0
+    reasons: Counter = Counter()
+    t0 = time.perf_counter()
+    try:
+        lsh = dlcot.LSH(threshold=args.threshold, num_perm=args.num_perm, spill_dir=spill)
+        # pass 1: hash the field of every record (in input order) into the spilled index
+        for records, rejects in _input_batches(args, rej, "dedup: hashing"):
+            reasons.update(r.reason for r in rejects)
+            n_in += len(records) + len(rejects)
+            texts = [t for t in (_field_of(r, args.field) for r in records) if t is not None]
+            if texts:
+                lsh.insert(hasher.signatures(texts, num_threads=args.num_threads), num_threads=args.num_threads)
+        cluster_id, keep = lsh.clusters(num_threads=args.num_threads)
+        del lsh
+        shutil.rmtree(spill, ignore_errors=True)
+        # ids of the kept record of every cluster that has duplicates (roots come first)
+        need = set(np.unique(cluster_id[~keep]).tolist())
+        kept_id: dict[int, str] = {}
+        j = 0  # index among records that have the field
+        for path, records, _ in _sourced_batches(args, None, "dedup: writing"):
+            for r in records:
+                text = _field_of(r, args.field)
+                if text is None:
+                    n_missing += 1
+                    out.write(json.dumps(_record_json(r), ensure_ascii=False) + "\n")
+                    n_out += 1
+                    continue
+                if keep[j]:
+                    if j in need:
+                        kept_id[j] = r.id
+                    out.write(json.dumps(_record_json(r), ensure_ascii=False) + "\n")
+                    n_out += 1
+                else:
+                    root = int(cluster_id[j])
+                    line = {
+                        "source": path,
+                        "index": r.index,
+                        "id": r.id,
+                        "generation": r.generation,
+                        "reason": "near-duplicate",
+                        "detail": f"{args.field} is a near-duplicate (Jaccard >= {args.threshold}) of record {kept_id[root]!r}",
+                        "duplicate_of": kept_id[root],
+                        "cluster": root,
+                        "record": _record_json(r),
+                    }
+                    rej.write(json.dumps(line, ensure_ascii=False) + "\n")
+                    n_dup += 1
+                j += 1
+    except BaseException:
+        out.abort()
+        rej.abort()
+        raise
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+    out.commit()
+    rej.commit()
+    dt = time.perf_counter() - t0
+    if n_dup:
+        reasons["near-duplicate"] = n_dup
+    why = ", ".join(f"{k}: {v:,}" for k, v in reasons.most_common()) or "none"
+    clusters = len(np.unique(cluster_id[~keep])) if n_dup else 0
+    console.print(
+        f"[bold]dedup[/] on {args.field}: in {n_in:,} = out {n_out:,} + rejected {sum(reasons.values()):,}"
+        f" ({why}); {clusters:,} clusters had duplicates"
+        + (f"; {n_missing:,} records without a {args.field} kept unchecked" if n_missing else "")
+        + f"; {dt:,.2f} s. Output: {args.output}; rejects: {rej_path}"
+    )
+    assert n_in == n_out + sum(reasons.values())
+    return 0
+
+
+_BENCH_FIELDS = ("problem", "question", "prompt", "input", "instruction")
+
+
+def _read_benchmark(path: str, field: Optional[str]) -> list:
+    """(name, id, text) of every item of a benchmark file; the text field is auto-detected."""
+    from dlcot.io import Record, RecordReader
+
+    if field is None:
+        for cand in _BENCH_FIELDS:
+            try:
+                items = list(RecordReader(path, problem_field=cand, response_field=cand))
+            except Exception:
+                continue
+            recs = [r for r in items if isinstance(r, Record)]
+            if recs and len(recs) >= len(items) // 2:
+                field = cand
+                break
+        else:
+            raise ValueError(f"cannot find the problem text in {path}: none of {', '.join(_BENCH_FIELDS)}; name it with --against-field")
+    items = [r for r in RecordReader(path, problem_field=field, response_field=field) if isinstance(r, Record)]
+    name = Path(path).name
+    for suffix in (".jsonl", ".json", ".parquet", ".gz", ".zst"):
+        name = name.removesuffix(suffix)
+    return [(name, r.id, r.problem or r.response) for r in items]
+
+
+def cmd_decontaminate(args: argparse.Namespace) -> int:
+    import dlcot
+
+    console = _console()
+    bench: list = []
+    for path in args.against:
+        if not os.path.exists(path):
+            raise FileNotFoundError(path)
+        bench.extend(_read_benchmark(path, args.against_field))
+    if not bench:
+        console.print("[red]error:[/] the --against files hold no benchmark items")
+        return EXIT_FAILURE
+    decon = dlcot.Decontaminator(
+        [t for _, _, t in bench],
+        method=args.method,
+        ngram=args.ngram,
+        min_overlap=args.min_overlap,
+        threshold=args.threshold,
+        num_threads=args.num_threads,
+    )
+    out = _AtomicWriter(args.output)
+    rej_path = _rejects_path(args.output, args.rejects)
+    rej = _AtomicWriter(rej_path)
+    n_in = n_out = n_hit = n_missing = 0
+    reasons: Counter = Counter()
+    per_bench: Counter = Counter()
+    items_hit: set = set()
+    t0 = time.perf_counter()
+    try:
+        for path, records, rejects in _sourced_batches(args, rej, "decontaminate"):
+            reasons.update(r.reason for r in rejects)
+            n_in += len(records) + len(rejects)
+            texts = [_field_of(r, args.field) for r in records]
+            present = [t for t in texts if t is not None]
+            found = iter(decon.matches(present)) if present else iter(())
+            for r, text in zip(records, texts):
+                ms = next(found) if text is not None else []
+                if text is None:
+                    n_missing += 1
+                if not ms:
+                    out.write(json.dumps(_record_json(r), ensure_ascii=False) + "\n")
+                    n_out += 1
+                    continue
+                matched = [
+                    {
+                        "benchmark": bench[m.index][0],
+                        "id": bench[m.index][1],
+                        "overlap": round(m.overlap, 4),
+                        "shared_ngrams": m.shared,
+                        "problem": bench[m.index][2][:300],
+                    }
+                    for m in ms[:5]
+                ]
+                top = matched[0]
+                line = {
+                    "source": path,
+                    "index": r.index,
+                    "id": r.id,
+                    "generation": r.generation,
+                    "reason": "contaminated",
+                    "detail": f"{args.field} contains {top['benchmark']} item {top['id']!r} (overlap {top['overlap']:.2f})",
+                    "matched": matched,
+                    "record": _record_json(r),
+                }
+                rej.write(json.dumps(line, ensure_ascii=False) + "\n")
+                n_hit += 1
+                per_bench[top["benchmark"]] += 1
+                items_hit.update((bench[m.index][0], bench[m.index][1]) for m in ms)
+    except BaseException:
+        out.abort()
+        rej.abort()
+        raise
+    out.commit()
+    rej.commit()
+    dt = time.perf_counter() - t0
+    if n_hit:
+        reasons["contaminated"] = n_hit
+    why = ", ".join(f"{k}: {v:,}" for k, v in reasons.most_common()) or "none"
+    by = ", ".join(f"{k} {v:,}" for k, v in per_bench.most_common()) or "none"
+    console.print(
+        f"[bold]decontaminate[/] {args.field} against {len(bench):,} benchmark items ({args.method}): "
+        f"in {n_in:,} = out {n_out:,} + rejected {sum(reasons.values()):,} ({why}); contaminated by benchmark: {by}; "
+        f"{len(items_hit):,} benchmark items seen in the data"
+        + (f"; {n_missing:,} records without a {args.field} kept unchecked" if n_missing else "")
+        + f"; {dt:,.2f} s. Output: {args.output}; rejects: {rej_path}"
+    )
+    if args.report:
+        report = {
+            "records_in": n_in,
+            "records_out": n_out,
+            "rejected": dict(reasons),
+            "contaminated_by_benchmark": dict(per_bench),
+            "benchmark_items": len(bench),
+            "benchmark_items_seen": sorted([list(x) for x in items_hit]),
+            "method": args.method,
+            "ngram": args.ngram,
+            "min_overlap": args.min_overlap,
+        }
+        Path(args.report).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    assert n_in == n_out + sum(reasons.values())
     return 0
 
 
@@ -619,6 +864,41 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--width", type=int, default=None, help="terminal width")
     sh.add_argument("--no-color", action="store_true", help="plain text (margin labels only)")
     sh.set_defaults(func=cmd_show)
+
+    d = sub.add_parser("dedup", help="keep one record per cluster of near-duplicates (MinHash + LSH)")
+    _add_input_args(d, many=True)
+    d.add_argument("-o", "--output", required=True, help="output JSONL path, or - for stdout")
+    d.add_argument("--rejects", help="rejects JSONL path, near-duplicates included (default: OUT with .rejects.jsonl)")
+    d.add_argument("--field", choices=("response", "problem"), default="response", help="what to compare (default response)")
+    d.add_argument("--threshold", type=float, default=0.8, help="Jaccard similarity of shingle sets (default 0.8)")
+    d.add_argument("--num-perm", type=int, default=128, help="MinHash permutations (default 128)")
+    d.add_argument("--ngram", type=int, default=5, help="shingle length in units (default 5)")
+    d.add_argument("--unit", choices=("word", "char"), default="word", help="shingle unit (default word)")
+    d.add_argument("--seed", type=int, default=0, help="MinHash seed (default 0)")
+    d.add_argument("--spill-dir", help="where signatures and band keys are spilled (default: next to OUT)")
+    d.add_argument("--batch-size", type=int, default=4096, help="records per Rust batch call (default 4096)")
+    d.add_argument("--num-threads", type=_threads, default=None, help="threads (default: DLCOT_NUM_THREADS or all cores)")
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    d.set_defaults(func=cmd_dedup)
+
+    dc = sub.add_parser("decontaminate", help="drop records whose problem contains a benchmark problem")
+    _add_input_args(dc, many=True)
+    dc.add_argument("--against", nargs="+", required=True, metavar="BENCH", help="benchmark files (JSONL/JSON/Parquet)")
+    dc.add_argument("--against-field", metavar="PATH", help="benchmark text field (default: problem, question, prompt, ...)")
+    dc.add_argument("-o", "--output", required=True, help="output JSONL path, or - for stdout")
+    dc.add_argument("--rejects", help="rejects JSONL path, contaminated records included (default: OUT with .rejects.jsonl)")
+    dc.add_argument("--field", choices=("problem", "response"), default="problem", help="what to check (default problem)")
+    dc.add_argument("--method", choices=("ngram", "minhash"), default="ngram", help="exact n-gram overlap (default) or MinHash")
+    dc.add_argument("--ngram", type=int, default=13, help="n-gram length in words (default 13)")
+    dc.add_argument(
+        "--min-overlap", type=float, default=0.5, help="share of a benchmark item's n-grams that must appear (default 0.5)"
+    )
+    dc.add_argument("--threshold", type=float, default=0.8, help="with --method minhash: Jaccard threshold (default 0.8)")
+    dc.add_argument("--report", help="also write per-benchmark counts as JSON here")
+    dc.add_argument("--batch-size", type=int, default=4096, help="records per batch (default 4096)")
+    dc.add_argument("--num-threads", type=_threads, default=None, help="threads (default: DLCOT_NUM_THREADS or all cores)")
+    dc.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    dc.set_defaults(func=cmd_decontaminate)
 
     st = sub.add_parser("stats", help="corpus statistics")
     _add_input_args(st, many=True)

@@ -318,11 +318,15 @@ pub fn hash_bytes(bytes: &[u8], seed: u64) -> u64 {
 }
 
 /// Exact n-gram overlap against a fixed set of texts (benchmark problems, for decontamination):
-/// every shingle hash of every indexed text, mapped to the texts holding it.
+/// every shingle hash of every indexed text, mapped to the texts holding it. An indexed text
+/// shorter than `ngram` units is one shingle of all its units; queries look for it as a window
+/// of that length too, so a short problem quoted inside a longer text is found.
 pub struct NgramIndex {
     pub hasher: MinHasher,
     map: std::collections::HashMap<u64, Vec<u32>>,
     sizes: Vec<u32>,
+    /// Hashers for the unit counts (< ngram) of short indexed texts.
+    short: Vec<MinHasher>,
 }
 
 impl NgramIndex {
@@ -337,7 +341,19 @@ impl NgramIndex {
                 map.entry(h).or_default().push(i as u32);
             }
         }
-        Ok(NgramIndex { hasher, map, sizes: sets.iter().map(|s| s.len() as u32).collect() })
+        let mut lengths: Vec<usize> = map_ordered(texts, threads, |t| {
+            let n = units(t.as_ref(), hasher.unit).len();
+            if n > 0 && n < hasher.ngram {
+                n
+            } else {
+                0
+            }
+        });
+        lengths.retain(|&n| n > 0);
+        lengths.sort_unstable();
+        lengths.dedup();
+        let short = lengths.into_iter().map(|k| MinHasher::new(1, k, hasher.seed, hasher.unit)).collect::<Result<Vec<_>>>()?;
+        Ok(NgramIndex { hasher, map, sizes: sets.iter().map(|s| s.len() as u32).collect(), short })
     }
 
     pub fn len(&self) -> usize {
@@ -356,6 +372,12 @@ impl NgramIndex {
     pub fn query(&self, text: &str) -> (Vec<(u32, u32)>, u32) {
         let set = self.hasher.shingle_set(text);
         let mut hits: Vec<u32> = set.iter().filter_map(|h| self.map.get(h)).flatten().copied().collect();
+        for m in &self.short {
+            let windows = m.shingle_set(text);
+            hits.extend(windows.iter().filter_map(|h| self.map.get(h)).flatten().copied().filter(|&i| self.sizes[i as usize] == 1));
+        }
+        hits.sort_unstable();
+        hits.dedup_by(|a, b| a == b && self.sizes[*a as usize] == 1);
         hits.sort_unstable();
         let mut out: Vec<(u32, u32)> = hits.chunk_by(|a, b| a == b).map(|g| (g[0], g.len() as u32)).collect();
         out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -416,12 +438,15 @@ mod tests {
     #[test]
     fn ngram_index_counts_shared_shingles() {
         let m = MinHasher::new(1, 3, 0, Unit::Word).unwrap();
-        let idx = NgramIndex::new(m, &["a b c d e", "x y z", "a b c q"], 1).unwrap();
+        let idx = NgramIndex::new(m, &["a b c d e", "x y z", "a b c q", "q r"], 1).unwrap();
         let (hits, n) = idx.query("A b c d f");
         assert_eq!(n, 3);
         assert_eq!(hits, vec![(0, 2), (2, 1)]);
         assert_eq!(idx.size(1), 1);
         assert!(idx.query("nothing here at all").0.is_empty());
+        // a short indexed text is found inside a longer one, once
+        assert_eq!(idx.query("so q r then q r").0, vec![(3, 1)]);
+        assert!(idx.query("q then r").0.is_empty());
     }
 
     #[test]
