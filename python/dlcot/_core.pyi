@@ -16,9 +16,11 @@ __all__ = [
     "Check",
     "Clusters",
     "DlcotError",
+    "Edit",
     "LSHQuery",
     "MinHasher",
     "NgramIndex",
+    "Pruned",
     "Issue",
     "Section",
     "Solution",
@@ -38,6 +40,9 @@ __all__ = [
     "parse",
     "parse_batch",
     "parse_batch_json",
+    "policies",
+    "prune",
+    "prune_batch",
     "token_set_ratio",
 ]
 
@@ -419,3 +424,66 @@ def lsh_params(threshold: float, num_perm: int, *, weights: tuple[float, float] 
 
 def token_set_ratio(a: str, b: str) -> float:
     """rapidfuzz's ``fuzz.token_set_ratio`` (0..100)."""
+
+@final
+class Edit:
+    """One removed span of the original text (``str`` indices).
+
+    ``kind`` is "solution", "check" or "text"; ``index`` the solution's or check's index;
+    ``reason`` "redundant-of:<k>", "incorrect", "incomplete" or "after-first-correct".
+    """
+
+    start: int
+    end: int
+    kind: str
+    index: int
+    reason: str
+    def __new__(cls, start: int, end: int, kind: str, index: int, reason: str) -> Edit: ...
+    def __getnewargs__(self) -> tuple[int, int, str, int, str]: ...
+
+@final
+class Pruned:
+    """The outcome of pruning one trace.
+
+    ``status``: "kept"; "unsolvable" (no correct solution, and the policy rejects such traces);
+    "answer-changed" (the cut text's final answer would differ, so the original is kept whole).
+    """
+
+    status: str
+    policy: str
+    text: str
+    edits: list[Edit]
+    labels: list[str | None]
+    first_correct: int | None
+    solution_leaders: list[int]
+    check_leaders: list[int]
+    final_answer: str | None
+    chars_before: int
+    chars_after: int
+
+def prune(
+    text: str,
+    *,
+    problem: str | None = None,
+    reference: str | None = None,
+    policy: str = "dlcot",
+    keep_unsolvable: bool = False,
+    threshold: float = 0.5,
+    labels: Sequence[str] | None = None,
+) -> Pruned:
+    """Prunes one response by a policy; ``labels`` (one per solution) override the fast labels."""
+
+def prune_batch(
+    texts: Sequence[str],
+    *,
+    problems: Sequence[str | None] | None = None,
+    references: Sequence[str | None] | None = None,
+    policy: str = "dlcot",
+    keep_unsolvable: bool = False,
+    threshold: float = 0.5,
+    num_threads: int | None = None,
+) -> list[Pruned]:
+    """Prunes many responses in parallel, results in input order."""
+
+def policies() -> list[tuple[str, str]]:
+    """The pruning policies as (name, summary) pairs."""

@@ -29,4 +29,33 @@ fn main() {
         std::hint::black_box(&out);
     }
     println!("parse + JSON: {:.1} MB/s", mb / t.elapsed().as_secs_f64());
+    let refs: Vec<Option<String>> = data
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["response"].is_string())
+        .map(|v| v["answer"].as_str().map(str::to_string))
+        .collect();
+    let only = std::env::var("PROF_POLICY").ok();
+    for name in ["none", "first-correct", "dlcot", "dedup-only"] {
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
+        let opts = dlcot::prune::Options {
+            policy: dlcot::prune::policy(name).expect("a policy"),
+            keep_unsolvable: true,
+            threshold: 0.5,
+            similarity: dlcot::cluster::Similarity::new(3, 24).expect("valid"),
+        };
+        let t = Instant::now();
+        let mut cut = 0usize;
+        for (x, r) in texts.iter().zip(&refs) {
+            let mut tr = dlcot::parse(x, None);
+            if let Some(r) = r {
+                tr.label(x, r);
+            }
+            let p = dlcot::prune::prune(x, &tr, &opts);
+            cut += x.len() - p.text.len().min(x.len());
+        }
+        println!("parse + label + prune {name}: {:.1} MB/s ({:.1}% of bytes cut)", mb / t.elapsed().as_secs_f64(), 100.0 * cut as f64 / (mb * 1e6));
+    }
 }

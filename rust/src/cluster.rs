@@ -126,23 +126,37 @@ impl Similarity {
     }
 
     pub fn prepare(&self, text: &str) -> Prepared {
-        let ws = units(text, Unit::Word);
-        let short = ws.len() < self.short;
-        Prepared { shingles: self.hasher.shingle_set(text), words: ws.len(), joined: if short { ws.join(" ") } else { String::new() } }
+        let (shingles, words) = self.hasher.shingle_set_and_units(text);
+        let joined = if words < self.short { units(text, Unit::Word).join(" ") } else { String::new() };
+        Prepared { shingles, words, joined }
     }
 
     /// Similarity in 0..1: shingle Jaccard, or the larger of it and the token-set ratio when
     /// either part is short.
     pub fn score(&self, a: &Prepared, b: &Prepared) -> f64 {
-        let j = jaccard_sorted(&a.shingles, &b.shingles);
         if a.words == 0 || b.words == 0 {
             return if a.words == b.words { 1.0 } else { 0.0 };
         }
+        let j = jaccard_sorted(&a.shingles, &b.shingles);
         if a.words < self.short && b.words < self.short {
             j.max(token_set_ratio(&a.joined, &b.joined) / 100.0)
         } else {
             j
         }
+    }
+
+    /// Whether `score(a, b) >= threshold`, skipping the exact score when the set sizes alone
+    /// rule it out (Jaccard <= smaller / larger).
+    fn at_least(&self, a: &Prepared, b: &Prepared, threshold: f64) -> Option<f64> {
+        let both_short = a.words < self.short && b.words < self.short;
+        if !both_short && a.words > 0 && b.words > 0 {
+            let (x, y) = (a.shingles.len() as f64, b.shingles.len() as f64);
+            if x.min(y) / x.max(y) < threshold {
+                return None;
+            }
+        }
+        let s = self.score(a, b);
+        (s >= threshold).then_some(s)
     }
 
     /// Leader clustering of `texts` in order: each part's leader index and its similarity to
@@ -153,7 +167,7 @@ impl Similarity {
         let mut of = Vec::with_capacity(texts.len());
         let mut scores = Vec::with_capacity(texts.len());
         for (i, p) in prepared.iter().enumerate() {
-            let hit = leaders.iter().map(|&l| (l, self.score(p, &prepared[l]))).find(|&(_, s)| s >= threshold);
+            let hit = leaders.iter().find_map(|&l| self.at_least(p, &prepared[l], threshold).map(|s| (l, s)));
             match hit {
                 Some((l, s)) => {
                     of.push(l);

@@ -9,6 +9,7 @@
 //! * [`minhash`]: shingling and MinHash signatures.
 //! * [`lsh`]: banding, candidate verification and union-find clustering.
 //! * [`cluster`]: near-duplicate solutions and checks within a trace (Jaccard, token-set ratio).
+//! * [`prune`]: pruning policies as edit lists, and re-stitching.
 //! * [`batch`]: rayon batch helpers, order kept, thread count resolved once.
 //! * [`error`]: the one error enum.
 //! * `py` (feature `python`): the only file that names pyo3.
@@ -21,6 +22,7 @@ pub mod equiv;
 pub mod error;
 pub mod lsh;
 pub mod minhash;
+pub mod prune;
 pub mod segment;
 pub mod span;
 pub mod trace;

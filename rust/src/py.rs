@@ -683,6 +683,11 @@ fn str_items<'py>(texts: &Bound<'py, PyAny>, name: &str) -> PyResult<Vec<Bound<'
     Ok(out)
 }
 
+/// `(cluster_id, keep)` arrays.
+type ClusterArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<bool>>);
+/// (indexed text, shared n-grams) pairs and the query's n-gram count.
+type NgramHits = (Vec<(u32, u32)>, u32);
+
 /// Row-major u32 values of a 2-D signature array with `num_perm` columns.
 fn signature_rows(sigs: &PyReadonlyArray2<'_, u32>, num_perm: usize, name: &str) -> PyResult<Vec<u32>> {
     let shape = sigs.shape();
@@ -851,7 +856,7 @@ impl Lsh {
     /// Clusters everything inserted: `(cluster_id, keep)`, int64 and bool arrays; a cluster is
     /// named by its first item, which is the one kept.
     #[pyo3(signature = (*, verify=true, num_threads=None))]
-    fn clusters<'py>(&mut self, py: Python<'py>, verify: bool, num_threads: Option<usize>) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<bool>>)> {
+    fn clusters<'py>(&mut self, py: Python<'py>, verify: bool, num_threads: Option<usize>) -> PyResult<ClusterArrays<'py>> {
         let threads = resolve_threads(num_threads)?;
         let lsh = &mut self.lsh;
         let c = py.detach(|| lsh.clusters(verify, threads))?;
@@ -931,7 +936,7 @@ impl NgramIndex {
     }
     /// For each text: ((index, shared n-grams) pairs, most shared first; the text's n-gram count).
     #[pyo3(signature = (texts, *, num_threads=None))]
-    fn query(&self, py: Python<'_>, texts: &Bound<'_, PyAny>, num_threads: Option<usize>) -> PyResult<Vec<(Vec<(u32, u32)>, u32)>> {
+    fn query(&self, py: Python<'_>, texts: &Bound<'_, PyAny>, num_threads: Option<usize>) -> PyResult<Vec<NgramHits>> {
         let threads = resolve_threads(num_threads)?;
         let items = str_items(texts, "texts")?;
         let utf8: Vec<Utf8<'_>> = items.iter().map(utf8_of).collect::<PyResult<_>>()?;
@@ -978,6 +983,176 @@ fn token_set_ratio(a: &str, b: &str) -> f64 {
     crate::cluster::token_set_ratio(a, b)
 }
 
+// ---- pruning ---------------------------------------------------------------------------
+
+/// One removed span of the original text (`str` indices), the part it belongs to and why.
+#[pyclass(frozen, get_all, eq, module = "dlcot._core")]
+#[derive(Clone, PartialEq)]
+pub struct Edit {
+    start: usize,
+    end: usize,
+    kind: &'static str,
+    index: usize,
+    reason: String,
+}
+
+#[pymethods]
+impl Edit {
+    #[new]
+    fn new(start: usize, end: usize, kind: String, index: usize, reason: String) -> Self {
+        Edit { start, end, kind: leak_kind(&kind), index, reason }
+    }
+    fn __getnewargs__(&self) -> (usize, usize, &'static str, usize, String) {
+        (self.start, self.end, self.kind, self.index, self.reason.clone())
+    }
+    fn __repr__(&self) -> String {
+        format!("Edit(start={}, end={}, kind={:?}, index={}, reason={:?})", self.start, self.end, self.kind, self.index, self.reason)
+    }
+}
+
+/// The outcome of pruning one trace.
+#[pyclass(frozen, get_all, module = "dlcot._core")]
+#[derive(Clone)]
+pub struct Pruned {
+    /// "kept", "unsolvable" (no correct solution; rejected by the policy) or "answer-changed"
+    /// (the cut text's final answer differed: the original is kept whole).
+    status: &'static str,
+    policy: &'static str,
+    /// The pruned response (the original when nothing was cut or status is not "kept").
+    text: String,
+    edits: Vec<Edit>,
+    labels: Vec<Option<&'static str>>,
+    first_correct: Option<usize>,
+    solution_leaders: Vec<usize>,
+    check_leaders: Vec<usize>,
+    final_answer: Option<String>,
+    chars_before: usize,
+    chars_after: usize,
+}
+
+#[pymethods]
+impl Pruned {
+    fn __repr__(&self) -> String {
+        format!(
+            "Pruned(status={:?}, policy={:?}, edits={}, chars {} -> {}, first_correct={})",
+            self.status, self.policy, self.edits.len(), self.chars_before, self.chars_after, PyOpt(self.first_correct)
+        )
+    }
+}
+
+fn parse_label(s: &str) -> PyResult<crate::trace::Label> {
+    use crate::trace::Label;
+    Ok(match s {
+        "correct" => Label::Correct,
+        "incorrect" => Label::Incorrect,
+        "incomplete" => Label::Incomplete,
+        "undecided" => Label::Undecided,
+        _ => return Err(PyValueError::new_err(format!("invalid `labels`: {s:?} is not correct/incorrect/incomplete/undecided"))),
+    })
+}
+
+fn prune_options(policy: &str, keep_unsolvable: bool, threshold: f64) -> PyResult<crate::prune::Options> {
+    let p = crate::prune::policy(policy).ok_or_else(|| {
+        let names: Vec<&str> = crate::prune::POLICIES.iter().map(|p| p.name).collect();
+        PyValueError::new_err(format!("invalid `policy`: {policy:?}; choose one of {}", names.join(", ")))
+    })?;
+    if !(threshold > 0.0 && threshold <= 1.0) {
+        return Err(PyValueError::new_err(format!("invalid `threshold`: must be in (0, 1], got {threshold}")));
+    }
+    Ok(crate::prune::Options { policy: p, keep_unsolvable, threshold, similarity: crate::cluster::Similarity::new(3, 24)? })
+}
+
+fn prune_one(text: &str, problem: Option<&str>, reference: Option<&str>, labels: Option<&[crate::trace::Label]>, opts: &crate::prune::Options) -> Pruned {
+    let run = || {
+        let mut t = parse_labelled(text, problem, reference);
+        if let Some(ls) = labels {
+            for (s, l) in t.solutions.iter_mut().zip(ls) {
+                s.label = Some(*l);
+            }
+        }
+        let p = crate::prune::prune(text, &t, opts);
+        (t, p)
+    };
+    let (t, p) = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(x) => x,
+        Err(_) => {
+            let t = CoreTrace::unparsed(text, trace::IssueKind::InternalError, "dlcot failed to prune this text".into());
+            let p = crate::prune::Pruned {
+                status: crate::prune::Status::Kept,
+                text: text.to_string(),
+                edits: Vec::new(),
+                solution_leaders: Vec::new(),
+                check_leaders: Vec::new(),
+                first_correct: None,
+                final_answer: None,
+            };
+            (t, p)
+        }
+    };
+    let ix = crate::span::CharIndex::new(text);
+    let chars_before = ix.char_of(text.len());
+    let chars_after = p.text.chars().count();
+    Pruned {
+        status: p.status.as_str(),
+        policy: opts.policy.name,
+        edits: p
+            .edits
+            .iter()
+            .map(|e| Edit {
+                start: ix.char_of(e.span.start),
+                end: ix.char_of(e.span.end),
+                kind: e.kind.as_str(),
+                index: e.index,
+                reason: e.reason.to_string_repr(),
+            })
+            .collect(),
+        text: p.text,
+        labels: t.solutions.iter().map(|s| s.label.map(|l| l.as_str())).collect(),
+        first_correct: p.first_correct,
+        solution_leaders: p.solution_leaders,
+        check_leaders: p.check_leaders,
+        final_answer: p.final_answer,
+        chars_before,
+        chars_after,
+    }
+}
+
+/// Prunes one response by a policy (see `dlcot.POLICIES`). `labels` (one per solution)
+/// override the fast labels, e.g. after a symbolic check settled the undecided ones.
+#[pyfunction]
+#[pyo3(signature = (text, *, problem=None, reference=None, policy="dlcot", keep_unsolvable=false, threshold=0.5, labels=None))]
+#[allow(clippy::too_many_arguments)]
+fn prune(
+    py: Python<'_>, text: Bound<'_, PyString>, problem: Option<String>, reference: Option<String>, policy: &str, keep_unsolvable: bool,
+    threshold: f64, labels: Option<Vec<String>>,
+) -> PyResult<Pruned> {
+    let opts = prune_options(policy, keep_unsolvable, threshold)?;
+    let labels = labels.map(|ls| ls.iter().map(|l| parse_label(l)).collect::<PyResult<Vec<_>>>()).transpose()?;
+    let s = utf8_of(&text)?;
+    Ok(py.detach(|| prune_one(&s, problem.as_deref(), reference.as_deref(), labels.as_deref(), &opts)))
+}
+
+/// Prunes many responses in parallel (rayon, GIL released), results in input order.
+#[pyfunction]
+#[pyo3(signature = (texts, *, problems=None, references=None, policy="dlcot", keep_unsolvable=false, threshold=0.5, num_threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn prune_batch<'py>(
+    py: Python<'py>, texts: &Bound<'py, PyAny>, problems: Option<&Bound<'py, PyAny>>, references: Option<&Bound<'py, PyAny>>, policy: &str,
+    keep_unsolvable: bool, threshold: f64, num_threads: Option<usize>,
+) -> PyResult<Vec<Pruned>> {
+    let opts = prune_options(policy, keep_unsolvable, threshold)?;
+    let threads = resolve_threads(num_threads)?;
+    let inputs = batch_inputs(texts, problems, references)?;
+    let items = inputs.utf8()?;
+    Ok(py.detach(|| map_ordered(&items, threads, |(t, p, r)| prune_one(t, p.as_deref(), r.as_deref(), None, &opts))))
+}
+
+/// The policies as (name, summary) pairs.
+#[pyfunction]
+fn policies() -> Vec<(&'static str, &'static str)> {
+    crate::prune::POLICIES.iter().map(|p| (p.name, p.summary)).collect()
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -1007,5 +1182,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(connected_components, m)?)?;
     m.add_function(wrap_pyfunction!(lsh_params, m)?)?;
     m.add_function(wrap_pyfunction!(token_set_ratio, m)?)?;
+    m.add_class::<Edit>()?;
+    m.add_class::<Pruned>()?;
+    m.add_function(wrap_pyfunction!(prune, m)?)?;
+    m.add_function(wrap_pyfunction!(prune_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(policies, m)?)?;
     Ok(())
 }

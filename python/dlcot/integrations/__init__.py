@@ -4,5 +4,5 @@ Nothing here is imported by ``import dlcot``, and importing this package imports
 each submodule imports its framework when one of its functions is called.
 
 - :mod:`dlcot.integrations.ray`: near-duplicate clustering of a Ray Data dataset
-  (``pip install 'dlcot[ray]'``), with the same clusters as :func:`dlcot.dedup.dedup`.
+  (``pip install 'dlcot[ray]'``), with the same clusters as :func:`dlcot.dedup`.
 """

@@ -1,9 +1,9 @@
-"""Near-duplicate clustering of a Ray Data dataset, with the clusters of :func:`dlcot.dedup.dedup`.
+"""Near-duplicate clustering of a Ray Data dataset, with the clusters of :func:`dlcot.dedup`.
 
 ``dedup_dataset(ds)`` returns the rows of ``ds`` with two added columns: ``cluster_id`` (the row
 index of the cluster's kept row, or its ``id_column`` value) and ``keep`` (True for the first row
 of each cluster in input order). The clusters are exactly those of the single-process
-``dlcot.dedup.dedup`` / ``LSH.clusters`` on the same texts in the same order: the same MinHash
+``dlcot.dedup(texts)`` / ``LSH.clusters`` on the same texts in the same order: the same MinHash
 signatures and band keys, the same per-bucket linking rule (``dlcot._core.lsh_bucket_links``) and
 the same union-find (``dlcot._core.connected_components``), whatever the number of blocks or
 workers. Install with ``pip install 'dlcot[ray]'``; ``import dlcot`` never imports Ray, and this
@@ -53,20 +53,29 @@ the union-find over the linked rows only, so it holds O(number of near-duplicate
 array of all n rows: fine to 10^9 rows and beyond while the duplicates fit in driver memory
 (about 40 bytes per link). (4) Hashing runs one thread per Ray task (``num_threads=1``): Ray's
 parallelism is the number of CPUs it schedules tasks on; ``batch_size`` texts are hashed per call.
+(5) The bucket shuffle is Ray's ``groupby``: its strategy is the DataContext's
+``shuffle_strategy`` and ``num_partitions`` sets its width. On a small local cluster the
+sort-based strategy (``ray.data.DataContext.get_current().shuffle_strategy =
+"sort_shuffle_pull_based"``) starts far faster than the default hash shuffle, whose actors take
+seconds to start; on a large cluster keep the default.
+
+Ray APIs. Besides public Ray Data calls, the row index uses ``Dataset.context``,
+``Dataset.iter_internal_ref_bundles`` and ``ray.data.from_arrow_refs`` (Ray DeveloperAPIs; tested
+with Ray 2.60).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from dlcot._core import LSH, MinHasher, connected_components, lsh_bucket_links
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
     import ray.data
 
 __all__ = ["dedup_dataset", "dedup_texts"]
@@ -75,12 +84,14 @@ __all__ = ["dedup_dataset", "dedup_texts"]
 _INDEX = "__dlcot_row"
 #: Texts hashed per worker call by default.
 DEFAULT_BATCH_SIZE = 1024
+#: Linked rows from which the join's lookup arrays travel through the object store.
+_BROADCAST_MIN = 1 << 16
 
 
 def _import_ray() -> Any:
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError as e:  # pragma: no cover - exercised only without ray
         raise ImportError(
             "dlcot.integrations.ray needs Ray Data; install it with: pip install 'dlcot[ray]'"
@@ -112,7 +123,7 @@ class _Params:
 
 def _params(
     threshold: float, num_perm: int, ngram: int, unit: str, seed: int,
-    bands: Optional[int], rows: Optional[int], max_compare: int, verify: bool,
+    bands: int | None, rows: int | None, max_compare: int, verify: bool,
 ) -> _Params:
     """Validates the options on the driver with the single-process constructors, and resolves
     ``bands``/``rows`` once, so every worker bands the signatures the same way."""
@@ -127,13 +138,13 @@ def _params(
 # --- step 1: a global row index -----------------------------------------------------------------
 
 
-def _index_block(block: Any, start: Optional[int], stop: Optional[int], offset: int) -> pa.Table:
+def _index_block(block: Any, start: int | None, stop: int | None, offset: int) -> pa.Table:
     """A block (or its slice) as an Arrow table with the row-index column appended."""
     import pyarrow as pa
     from ray.data.block import BlockAccessor
 
     acc = BlockAccessor.for_block(block)
-    if start is not None:
+    if start is not None and stop is not None:
         acc = BlockAccessor.for_block(acc.slice(start, stop, copy=False))
     table = acc.to_arrow()
     if _INDEX in table.column_names:
@@ -148,6 +159,16 @@ def _num_rows(block: Any) -> int:
     return BlockAccessor.for_block(block).num_rows()
 
 
+_REMOTE: dict[Any, Any] = {}
+
+
+def _remote(ray: Any, fn: Any) -> Any:
+    """``ray.remote(fn)``, made once per process."""
+    if fn not in _REMOTE:
+        _REMOTE[fn] = ray.remote(fn)
+    return _REMOTE[fn]
+
+
 def _with_index(ds: ray.data.Dataset) -> ray.data.Dataset:
     """``ds`` materialised in input order, each row given its position as ``_INDEX``.
 
@@ -159,7 +180,7 @@ def _with_index(ds: ray.data.Dataset) -> ray.data.Dataset:
     ray = _import_ray()
     ctx = ds.context
     before = ctx.execution_options.preserve_order
-    ctx.execution_options.preserve_order = True
+    ctx.execution_options.preserve_order = False
     try:
         mds = ds.materialize()
         parts = []
@@ -175,10 +196,10 @@ def _with_index(ds: ray.data.Dataset) -> ray.data.Dataset:
         ctx.execution_options.preserve_order = before
     unknown = [k for k, p in enumerate(parts) if p[3] is None]
     if unknown:
-        count = ray.remote(_num_rows)
+        count = _remote(ray, _num_rows)
         for k, n in zip(unknown, ray.get([count.remote(parts[k][0]) for k in unknown])):
             parts[k] = parts[k][:3] + (n,)
-    index = ray.remote(_index_block)
+    index = _remote(ray, _index_block)
     refs, offset = [], 0
     for ref, start, stop, n in parts:
         if n:
@@ -201,6 +222,9 @@ def _signatures(batch: pa.Table, *, column: str, p: _Params) -> pa.Table:
     import pyarrow as pa
 
     texts = batch.column(column).to_pylist()
+    if batch.column(column).null_count:
+        row = batch.column(_INDEX)[texts.index(None)].as_py()
+        raise TypeError(f"column {column!r} holds a null at row {row}: drop or fill nulls before dedup")
     sigs = p.hasher().signatures(texts, num_threads=1)
     keys = p.lsh().band_keys(sigs, num_threads=1).view(np.int64)  # bit-cast: grouping is by equality
     cols = {
@@ -245,7 +269,7 @@ def _bucket_links(group: pa.Table, *, p: _Params) -> Iterator[pa.Table]:
     order = np.argsort(idx, kind="stable")
     if p.verify:
         sigs = group.column("sig").combine_chunks().flatten().to_numpy().reshape(-1, p.num_perm)[order]
-        threshold: Optional[float] = p.threshold
+        threshold: float | None = p.threshold
     else:
         sigs = np.zeros((len(idx), 1), dtype=np.uint32)  # not read without verification
         threshold = None
@@ -294,24 +318,33 @@ def _components(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # --- step 5: join back by row index ---------------------------------------------------------------
 
 
-def _pick_rows(batch: pa.Table, *, wanted: np.ndarray, id_column: str) -> pa.Table:
-    idx = batch.column(_INDEX).to_numpy()
-    mask = np.isin(idx, wanted)
+def _get(x: Any) -> Any:
+    """``x``, or the value it refers to when it is an object reference (a broadcast array)."""
+    import ray
+
+    return ray.get(x) if isinstance(x, ray.ObjectRef) else x
+
+
+def _pick_rows(batch: pa.Table, *, wanted: Any, id_column: str) -> pa.Table:
+    """The rows of the batch whose index is in ``wanted`` (sorted), with their id."""
     import pyarrow as pa
+
+    wanted = _get(wanted)
+    idx = batch.column(_INDEX).to_numpy()
+    pos = np.minimum(np.searchsorted(wanted, idx), len(wanted) - 1)
+    mask = wanted[pos] == idx
 
     return batch.filter(pa.array(mask)).select([_INDEX, id_column])
 
 
 def _attach(
     batch: pa.Table, *, nodes: Any, roots: Any, root_rows: Any, root_ids: Any,
-    id_column: Optional[str], keep_index: bool,
+    id_column: str | None, keep_index: bool,
 ) -> pa.Table:
     """Adds ``cluster_id`` and ``keep`` to the rows of a batch (a broadcast join on the index)."""
     import pyarrow as pa
-    import ray
 
-    get = lambda x: ray.get(x) if isinstance(x, ray.ObjectRef) else x  # noqa: E731
-    nodes, roots = get(nodes), get(roots)
+    nodes, roots = _get(nodes), _get(roots)
     idx = batch.column(_INDEX).to_numpy()
     root = idx.copy()
     if len(nodes):
@@ -327,8 +360,8 @@ def _attach(
         own = batch.column(id_column).combine_chunks()
         moved = ~keep
         if moved.any():
-            rows = get(root_rows)
-            extra = get(root_ids).take(pa.array(np.searchsorted(rows, root[moved])))
+            rows = _get(root_rows)
+            extra = _get(root_ids).take(pa.array(np.searchsorted(rows, root[moved])))
             take = np.arange(len(idx))
             take[moved] = len(idx) + np.arange(int(moved.sum()))
             cluster = pa.concat_arrays([own, extra.cast(own.type)]).take(pa.array(take))
@@ -344,16 +377,21 @@ def _attach(
 # --- the pipeline ---------------------------------------------------------------------------------
 
 
+def _check_columns(schema: Any, column: str, id_column: str | None) -> None:
+    names = [c for c in (schema.names if schema is not None else []) if c != _INDEX]
+    for arg, need in (("column", column), ("id_column", id_column)):
+        if need is not None and names and need not in names:
+            raise ValueError(f"invalid `{arg}`: the dataset has no column {need!r} (it has {names})")
+
+
 def _run(
-    ds: ray.data.Dataset, *, column: str, id_column: Optional[str], p: _Params, batch_size: int,
-    keep_index: bool,
+    ds: ray.data.Dataset, *, column: str, id_column: str | None, p: _Params, batch_size: int,
+    num_partitions: int | None, keep_index: bool,
 ) -> ray.data.Dataset:
     ray = _import_ray()
-    indexed = _with_index(ds)
-    names = indexed.columns()
-    for arg, need in (("column", column), ("id_column", id_column)):
-        if need is not None and names is not None and need not in names:
-            raise ValueError(f"invalid `{arg}`: the dataset has no column {need!r} (it has {names})")
+    _check_columns(ds.schema(fetch_if_missing=False), column, id_column)  # cheap when known
+    indexed: Any = _with_index(ds)  # (Any: Ray's UDF types do not cover keyword-only UDFs)
+    _check_columns(indexed.schema(), column, id_column)
 
     # signatures and band keys (a map), then one row per band (a flat map; Ray fuses the two)
     bands = (
@@ -362,16 +400,19 @@ def _run(
         .map_batches(_band_rows, batch_format="pyarrow", batch_size=None, fn_kwargs={"p": p})
     )
     # group by bucket; each group yields its links (nothing for singletons)
-    links_ds = bands.groupby(["band", "key"]).map_groups(_bucket_links, batch_format="pyarrow", fn_kwargs={"p": p})
+    grouped = bands.groupby(["band", "key"], **({} if num_partitions is None else {"num_partitions": num_partitions}))
+    links_ds = grouped.map_groups(_bucket_links, batch_format="pyarrow", fn_kwargs={"p": p})
     a, b = _collect_links(links_ds)
     nodes, roots = _components(a, b)
 
+    big = len(nodes) >= _BROADCAST_MIN  # put large arrays in the object store once, not in every task
+    put = (lambda x: ray.put(x) if x is not None else None) if big else (lambda x: x)
     root_rows = root_ids = None
     if id_column is not None and len(roots):
         root_rows = np.unique(roots)
         picked = indexed.map_batches(
             _pick_rows, batch_format="pyarrow", batch_size=None,
-            fn_kwargs={"wanted": root_rows, "id_column": id_column},
+            fn_kwargs={"wanted": put(root_rows), "id_column": id_column},
         )
         import pyarrow as pa
 
@@ -380,8 +421,6 @@ def _run(
         if table.num_rows != len(root_rows):  # pragma: no cover - a Ray failure, not user input
             raise RuntimeError("could not read back the id of every kept row")
         root_ids = table.column(id_column).combine_chunks()
-    big = len(nodes) > 1 << 16  # broadcast large arrays through the object store once
-    put = (lambda x: ray.put(x) if x is not None else None) if big else (lambda x: x)
     return indexed.map_batches(
         _attach, batch_format="pyarrow", batch_size=None,
         fn_kwargs={
@@ -395,21 +434,22 @@ def dedup_dataset(
     ds: ray.data.Dataset,
     *,
     column: str = "text",
-    id_column: Optional[str] = None,
+    id_column: str | None = None,
     threshold: float = 0.8,
     num_perm: int = 128,
     ngram: int = 5,
     unit: str = "word",
     seed: int = 0,
-    bands: Optional[int] = None,
-    rows: Optional[int] = None,
+    bands: int | None = None,
+    rows: int | None = None,
     max_compare: int = 8,
     verify: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    num_partitions: int | None = None,
 ) -> ray.data.Dataset:
     """Clusters near-duplicate rows of a Ray dataset; the first row of each cluster is kept.
 
-    The same clusters as ``dlcot.dedup.dedup(texts, ...)`` on the texts in input order (see the
+    The same clusters as ``dlcot.dedup(texts, ...)`` on the texts in input order (see the
     module docs for what input order is, and for running on a cluster).
 
     Args:
@@ -418,8 +458,10 @@ def dedup_dataset(
         id_column: A column of unique values; ``cluster_id`` is then this column's value of the
             kept row instead of its row index (and has that column's type).
         threshold, num_perm, ngram, unit, seed, bands, rows, max_compare, verify: As in
-            :func:`dlcot.dedup.dedup`.
+            :func:`dlcot.dedup`.
         batch_size: Texts hashed per worker call.
+        num_partitions: Partitions of the bucket shuffle (``Dataset.groupby``'s
+            ``num_partitions``; Ray's default when None).
 
     Returns:
         The rows of ``ds`` in input order with ``cluster_id`` (int64 row index of the cluster's
@@ -437,7 +479,7 @@ def dedup_dataset(
     p = _params(threshold, num_perm, ngram, unit, seed, bands, rows, max_compare, verify)
     if batch_size < 1:
         raise ValueError(f"invalid `batch_size`: must be at least 1, got {batch_size}")
-    return _run(ds, column=column, id_column=id_column, p=p, batch_size=batch_size, keep_index=False)
+    return _run(ds, column=column, id_column=id_column, p=p, batch_size=batch_size, num_partitions=num_partitions, keep_index=False)
 
 
 def dedup_texts(
@@ -448,17 +490,18 @@ def dedup_texts(
     ngram: int = 5,
     unit: str = "word",
     seed: int = 0,
-    bands: Optional[int] = None,
-    rows: Optional[int] = None,
+    bands: int | None = None,
+    rows: int | None = None,
     max_compare: int = 8,
     verify: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    num_blocks: Optional[int] = None,
+    num_partitions: int | None = None,
+    num_blocks: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(cluster_id, keep)`` for a list of texts, computed by the Ray pipeline.
 
     The texts become a dataset of ``num_blocks`` blocks (Ray's choice by default); the result
-    arrays are in input order, equal to ``dlcot.dedup.dedup(texts, ...)``.
+    arrays are in input order, equal to ``dlcot.dedup(texts, ...)``.
     """
     if isinstance(texts, str):
         raise TypeError("`texts` must be a sequence of str, not a str")
@@ -470,7 +513,7 @@ def dedup_texts(
         return np.empty(0, np.int64), np.empty(0, bool)
     ray = _import_ray()
     ds = ray.data.from_items([{"text": t} for t in texts], override_num_blocks=num_blocks)
-    out = _run(ds, column="text", id_column=None, p=p, batch_size=batch_size, keep_index=True)
+    out = _run(ds, column="text", id_column=None, p=p, batch_size=batch_size, num_partitions=num_partitions, keep_index=True)
     cluster = np.empty(len(texts), np.int64)
     keep = np.empty(len(texts), bool)
     seen = 0
