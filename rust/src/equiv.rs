@@ -50,6 +50,11 @@ fn remove_spaces(t: &str) -> String {
     let mut pending_space = false;
     for c in t.chars() {
         if c.is_whitespace() {
+            // a lone `\` before whitespace is a control space (`\ `): it goes with the space
+            if out.ends_with('\\') && !out.ends_with("\\\\") {
+                out.pop();
+                in_command = false;
+            }
             pending_space = in_command;
             in_command = false;
             continue;

@@ -12,56 +12,63 @@ module imports it only when a function is called.
 Running it on a cluster
 -----------------------
 
-Start the script on a node of the cluster (or submit it as a job) and connect to the running
-cluster instead of starting a local one; dlcot must be importable on every node (bake it into the
-image, or ship it with a runtime environment)::
+Run the script on a node of the cluster (or submit it as a job, below) and join the running
+cluster instead of starting a local one. dlcot must be importable on every node: bake it into
+the image, or ship it with a runtime environment::
 
     import ray
     from dlcot.integrations.ray import dedup_dataset
 
-    ray.init(address="auto")          # or set RAY_ADDRESS; without either, Ray starts a local cluster
-    # ray.init(address="auto", runtime_env={"pip": ["dlcot[ray]"]})   # if the nodes lack dlcot
+    ray.init(address="auto")   # join the running cluster (RAY_ADDRESS, when set, names it)
+    # ray.init(address="auto", runtime_env={"pip": ["dlcot[ray]"]})   # nodes without dlcot
 
     ds = ray.data.read_parquet("s3://bucket/traces/")               # a folder of Parquet files
-    # ds = ray.data.read_json("s3://bucket/traces/", lines=True)   # JSON Lines, one trace a line
+    # ds = ray.data.read_json("s3://bucket/traces/", lines=True)   # JSON Lines, a record a line
 
     out = dedup_dataset(ds, column="response", id_column="id", threshold=0.8)
     out.filter(lambda r: r["keep"]).drop_columns(["keep"]).write_parquet("s3://bucket/traces-dedup/")
-    # or keep every row and its cluster:  out.write_parquet("s3://bucket/traces-clustered/")
+    # every row with its cluster instead:  out.write_parquet("s3://bucket/traces-clustered/")
 
-From outside the cluster, submit the script as a job rather than connecting a driver remotely:
-``ray job submit --address http://HEAD:8265 --working-dir . -- python dedup_job.py``
-(``ray.init(address="auto")`` inside the script then finds the cluster).
+From outside the cluster, submit the script as a job:
+``ray job submit --address http://HEAD:8265 --working-dir . -- python dedup_job.py``; inside a
+job, ``ray.init()`` joins the cluster by itself. ``dedup_dataset`` returns once the clustering
+has run; the returned dataset is lazy only in its last step (adding the two columns), so
+consuming it twice (a filter for the kept rows, then a write of all rows) repeats only that step.
+On recent Ray, ``out.filter(expr=col("keep"))`` (``from ray.data.expressions import col``) is a
+faster filter than the lambda.
 
 Row order and ids. Row ``i`` is the ``i``-th row in the order Ray Data produces the input with
 ``preserve_order`` on: for ``read_parquet``/``read_json`` on a folder, the files in sorted path
 order and the rows in file order; for ``from_items``/``from_pandas``, the given order. The
 function switches ``preserve_order`` on while it materialises the input (and restores the
 setting), and the returned dataset keeps input order. The kept row of a cluster is its first row
-in that order, so put the rows you prefer first (e.g. sort by quality) before calling. Pass
+in that order, so put the rows you prefer first (e.g. sorted by quality) before calling. Pass
 ``id_column`` (a column of unique values, e.g. the trace id) to get ``cluster_id`` as that
 column's value of the kept row, stable across runs and file layouts.
 
-Memory. (1) The input is materialised once in the object store (Ray spills to local disk when it
-is full: give the nodes spill space, or select only the id and text columns and join the result
-back on ``id_column``). (2) The band shuffle moves ``bands`` rows per text, each about
-``4 * num_perm + 20`` bytes with ``verify=True`` (``20`` bytes without): with the defaults
-(threshold 0.8, num_perm 128: 9 bands) about 4.8 KB per text, 48 GB for 10^7 texts, spilled
-like any Ray shuffle. (3) Buckets with a single member, nearly all of them, produce nothing; the
-driver collects only the links (one per near-duplicate found in a band, deduplicated) and runs
-the union-find over the linked rows only, so it holds O(number of near-duplicate rows), never an
-array of all n rows: fine to 10^9 rows and beyond while the duplicates fit in driver memory
-(about 40 bytes per link). (4) Hashing runs one thread per Ray task (``num_threads=1``): Ray's
-parallelism is the number of CPUs it schedules tasks on; ``batch_size`` texts are hashed per call.
-(5) The bucket shuffle is Ray's ``groupby``: its strategy is the DataContext's
-``shuffle_strategy`` and ``num_partitions`` sets its width. On a small local cluster the
-sort-based strategy (``ray.data.DataContext.get_current().shuffle_strategy =
-"sort_shuffle_pull_based"``) starts far faster than the default hash shuffle, whose actors take
-seconds to start; on a large cluster keep the default.
+Memory and speed:
+
+- The input is materialised once in the object store (with its row index added); Ray spills to
+  local disk when the store is full, so give the nodes spill space, or pass only the id and
+  text columns (``ds.select_columns(["id", "response"])``) and join the result back on the id.
+- The bucket shuffle moves ``bands`` rows per text of about ``4 * num_perm + 20`` bytes with
+  ``verify=True`` (20 bytes without): with the defaults (threshold 0.8, num_perm 128: 9 bands
+  of 13 rows) about 4.8 KB per text, 48 GB for 10^7 texts, spilled like any Ray shuffle.
+- Buckets with a single member, nearly all of them, produce nothing. The driver collects only
+  the links (16 bytes each; a pair found in several bands is kept once) and runs the union-find
+  over the linked rows only, a million links at a time: it holds O(near-duplicate rows), never
+  an array of all n rows, so n can pass 10^9 while the duplicates fit in the driver's memory.
+- Hashing runs one thread per Ray task (``num_threads=1``), ``batch_size`` texts a call; Ray's
+  parallelism is the CPUs it schedules tasks on.
+- The bucket shuffle is Ray's ``groupby``: its strategy is the DataContext's
+  ``shuffle_strategy`` and ``num_partitions`` sets its width. On a small local cluster the
+  sort-based strategy (``ray.data.DataContext.get_current().shuffle_strategy =
+  "sort_shuffle_pull_based"``) runs far faster than the default hash shuffle, whose actors take
+  seconds to start; on a large cluster keep the default.
 
 Ray APIs. Besides public Ray Data calls, the row index uses ``Dataset.context``,
-``Dataset.iter_internal_ref_bundles`` and ``ray.data.from_arrow_refs`` (Ray DeveloperAPIs; tested
-with Ray 2.60).
+``Dataset.iter_internal_ref_bundles`` and ``ray.data.from_arrow_refs`` (Ray DeveloperAPIs;
+tested with Ray 2.60).
 """
 
 from __future__ import annotations
@@ -180,7 +187,7 @@ def _with_index(ds: ray.data.Dataset) -> ray.data.Dataset:
     ray = _import_ray()
     ctx = ds.context
     before = ctx.execution_options.preserve_order
-    ctx.execution_options.preserve_order = False
+    ctx.execution_options.preserve_order = True
     try:
         mds = ds.materialize()
         parts = []
@@ -273,7 +280,9 @@ def _bucket_links(group: pa.Table, *, p: _Params) -> Iterator[pa.Table]:
     else:
         sigs = np.zeros((len(idx), 1), dtype=np.uint32)  # not read without verification
         threshold = None
-    links = lsh_bucket_links(list(range(len(idx))), np.ascontiguousarray(sigs), threshold=threshold, max_compare=p.max_compare)
+    links = lsh_bucket_links(
+        list(range(len(idx))), np.ascontiguousarray(sigs), threshold=threshold, max_compare=p.max_compare
+    )
     if links:
         pos = np.asarray(links, dtype=np.int64)
         ids = idx[order]
@@ -301,17 +310,22 @@ def _collect_links(links_ds: ray.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
     return pairs[:, 0], pairs[:, 1]
 
 
-def _components(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _components(a: np.ndarray, b: np.ndarray, chunk: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
     """``(nodes, roots)``: the linked row indices (sorted) and each one's smallest-index root.
 
     Rows in no link are their own clusters, so only the linked rows enter the union-find
-    (renumbered 0..k-1 in index order, which keeps "smallest index" meaning the same).
+    (renumbered 0..k-1 in index order, which keeps "smallest index" meaning the same). The links
+    go to :func:`connected_components` ``chunk`` at a time, each chunk's ends replaced by their
+    roots so far: the components, and their smallest members, are those of all links at once.
     """
     if len(a) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     nodes, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
-    m = len(a)
-    comp = connected_components(len(nodes), list(zip(inv[:m].tolist(), inv[m:].tolist())))
+    m, k = len(a), len(nodes)
+    comp = np.arange(k, dtype=np.int64)
+    for s in range(0, m, chunk):
+        ca, cb = comp[inv[s:min(s + chunk, m)]], comp[inv[m + s:m + min(s + chunk, m)]]
+        comp = connected_components(k, list(zip(ca.tolist(), cb.tolist())))[comp]
     return nodes, nodes[comp]
 
 
@@ -479,7 +493,10 @@ def dedup_dataset(
     p = _params(threshold, num_perm, ngram, unit, seed, bands, rows, max_compare, verify)
     if batch_size < 1:
         raise ValueError(f"invalid `batch_size`: must be at least 1, got {batch_size}")
-    return _run(ds, column=column, id_column=id_column, p=p, batch_size=batch_size, num_partitions=num_partitions, keep_index=False)
+    return _run(
+        ds, column=column, id_column=id_column, p=p, batch_size=batch_size, num_partitions=num_partitions,
+        keep_index=False,
+    )
 
 
 def dedup_texts(
@@ -513,7 +530,9 @@ def dedup_texts(
         return np.empty(0, np.int64), np.empty(0, bool)
     ray = _import_ray()
     ds = ray.data.from_items([{"text": t} for t in texts], override_num_blocks=num_blocks)
-    out = _run(ds, column="text", id_column=None, p=p, batch_size=batch_size, num_partitions=num_partitions, keep_index=True)
+    out = _run(
+        ds, column="text", id_column=None, p=p, batch_size=batch_size, num_partitions=num_partitions, keep_index=True
+    )
     cluster = np.empty(len(texts), np.int64)
     keep = np.empty(len(texts), bool)
     seen = 0
