@@ -16,6 +16,7 @@ from dlcot._core import (
     Check,
     Clusters,
     DlcotError,
+    Edit,
     LSHQuery,
     MinHasher,
     NgramIndex,
@@ -34,9 +35,14 @@ from dlcot._core import (
     parse,
     parse_batch,
     parse_batch_json,
+    policies,
+    prune,
+    prune_batch,
     token_set_ratio,
 )
 from dlcot.dedup import Decontaminator, Match, dedup
+from dlcot.pipeline import POLICY_NAMES as POLICIES
+from dlcot.pipeline import Pipeline, Result
 from dlcot.verification import first_correct, label_solutions, verify, verify_batch
 
 __all__ = [
@@ -45,10 +51,15 @@ __all__ = [
     "Clusters",
     "Decontaminator",
     "DlcotError",
+    "Edit",
     "LSHQuery",
     "Match",
     "MinHasher",
     "NgramIndex",
+    "POLICIES",
+    "Pipeline",
+    "Pruned",
+    "Result",
     "Issue",
     "Section",
     "Solution",
@@ -67,6 +78,9 @@ __all__ = [
     "parse",
     "parse_batch",
     "parse_batch_json",
+    "policies",
+    "prune",
+    "prune_batch",
     "token_set_ratio",
     "verify",
     "verify_batch",

@@ -2,6 +2,8 @@
 
 Commands:
 
+* ``dlcot run IN -o OUTDIR``: the main job: prune every trace by a policy and write SFT data,
+  edits, rejects, stats and a report.
 * ``dlcot segment IN -o OUT.jsonl``: the structure of every trace as JSON lines.
 * ``dlcot show IN [--id ID | --index N]``: one trace in the terminal, sections, solutions and
   checks marked.
@@ -58,6 +60,12 @@ def _reader(path: str, args: argparse.Namespace):
         id_field=args.id_field,
         max_record_bytes=int(args.max_record_mb * 2**20),
     )
+
+
+def _policy_names() -> list[str]:
+    from dlcot._core import policies
+
+    return [name for name, _ in policies()]
 
 
 def _threads(value: str) -> int:
@@ -578,6 +586,114 @@ def cmd_decontaminate(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# run
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    import dlcot
+    from dlcot.run import RunError
+
+    console = _console()
+    for path in args.inputs:
+        if path == "-":
+            console.print("[red]error:[/] run needs files it can reopen to resume and to compare policies; give a file, not - (stdin)")
+            return EXIT_FAILURE
+        if not os.path.exists(path):
+            raise FileNotFoundError(path)
+    try:
+        pipe = dlcot.Pipeline(
+            args.policy,
+            keep_unsolvable=args.keep_unsolvable,
+            threshold=args.threshold,
+            symbolic=not args.no_symbolic,
+            tokenizer=args.tokenizer,
+            format=args.format,
+            num_threads=args.num_threads,
+        )
+    except (ValueError, FileNotFoundError) as e:
+        console.print(f"[red]error:[/] {escape(str(e))}")
+        return EXIT_FAILURE
+    if pipe.tokens is None and args.tokenizer is None:
+        console.print("[yellow]note:[/] no default tokenizer installed; sizes are reported in chars (--tokenizer PATH for tokens)")
+    reader_options = {
+        "problem_field": args.problem_field,
+        "response_field": args.response_field,
+        "answer_field": args.answer_field,
+        "id_field": args.id_field,
+        "max_record_bytes": int(args.max_record_mb * 2**20),
+    }
+    total = sum(os.path.getsize(p) for p in args.inputs)
+    t0 = time.perf_counter()
+    seen = {"bytes": 0}
+    with _RunProgress(not args.quiet, total) as progress:
+
+        def on_batch(consumed: int, kept: int, nbytes: int) -> None:
+            seen["bytes"] += nbytes
+            progress.update(consumed, seen["bytes"])
+
+        try:
+            stats = pipe.run(
+                args.inputs,
+                args.output,
+                resume=args.resume,
+                overwrite=args.overwrite,
+                batch_size=args.batch_size,
+                reader_options=reader_options,
+                compare_policies=args.compare_policies,
+                on_batch=on_batch,
+            )
+        except RunError as e:
+            console.print(f"[red]error:[/] {escape(str(e))}")
+            return EXIT_FAILURE
+    dt = time.perf_counter() - t0
+    unit = stats["unit"]
+    why = ", ".join(f"{k}: {v:,}" for k, v in stats["rejected"].items()) or "none"
+    console.print(
+        f"[bold]run[/] ({stats['policy']}): in {stats['records_in']:,} = out {stats['records_out']:,} + rejected "
+        f"{sum(stats['rejected'].values()):,} ({why}); {unit} of kept traces {stats[unit + '_before']:,} -> "
+        f"{stats[unit + '_after']:,} ({stats['reduction']:.1%} removed); {dt:,.2f} s "
+        f"({seen['bytes'] / 1e6 / max(dt, 1e-9):,.1f} MB/s of responses this session). Output: {args.output}/"
+        " (sft.jsonl, edits.jsonl, rejects.jsonl, stats.json, report.html)"
+    )
+    return 0
+
+
+class _RunProgress:
+    """Records and MB/s of a run, on stderr, only on a terminal."""
+
+    def __init__(self, enabled: bool, total_bytes: int):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.total = total_bytes
+        self._p = None
+
+    def __enter__(self) -> "_RunProgress":
+        if self.enabled:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._p = Progress(
+                SpinnerColumn(),
+                TextColumn("[bold]run[/] {task.fields[records]:,} records, {task.fields[mb]:,.1f} MB ({task.fields[rate]:,.1f} MB/s, {task.fields[rps]:,.0f} records/s)"),
+                TimeElapsedColumn(),
+                console=_console(),
+            )
+            self._p.__enter__()
+            self._task = self._p.add_task("run", total=None, records=0, mb=0.0, rate=0.0, rps=0.0)
+        self._t0 = time.perf_counter()
+        return self
+
+    def update(self, records: int, nbytes: int) -> None:
+        if self._p is not None:
+            dt = max(time.perf_counter() - self._t0, 1e-9)
+            self._p.update(self._task, records=records, mb=nbytes / 1e6, rate=nbytes / 1e6 / dt, rps=records / dt)
+
+    def __exit__(self, *exc) -> None:
+        if self._p is not None:
+            self._p.__exit__(*exc)
+
+
+# ---------------------------------------------------------------------------------------------
 # stats
 
 
@@ -864,6 +980,23 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--width", type=int, default=None, help="terminal width")
     sh.add_argument("--no-color", action="store_true", help="plain text (margin labels only)")
     sh.set_defaults(func=cmd_show)
+
+    r = sub.add_parser("run", help="the main job: prune traces by a policy, write SFT data, edits, rejects, stats and a report")
+    _add_input_args(r, many=True)
+    r.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output directory")
+    r.add_argument("--policy", default="dlcot", choices=list(_policy_names()), help="pruning policy (default dlcot)")
+    r.add_argument("--keep-unsolvable", action="store_true", help="keep traces with no correct solution (cutting repeats only)")
+    r.add_argument("--threshold", type=float, default=0.5, help="similarity at which two solutions or checks are repeats (default 0.5)")
+    r.add_argument("--format", default="messages", choices=("messages", "sharegpt", "prompt-completion", "parquet"), help="sft output format")
+    r.add_argument("--tokenizer", help="tokenizer.json for token counts (default: the bundled default if installed; 'none' for chars)")
+    r.add_argument("--no-symbolic", action="store_true", help="do not settle undecided labels with math-verify")
+    r.add_argument("--resume", action="store_true", help="continue an interrupted run in OUTDIR")
+    r.add_argument("--overwrite", action="store_true", help="start afresh even if OUTDIR holds a run")
+    r.add_argument("--compare-policies", type=int, default=1000, metavar="N", help="measure every policy on the first N records for the report (0: skip)")
+    r.add_argument("--batch-size", type=int, default=512, help="records per batch and per checkpoint (default 512)")
+    r.add_argument("--num-threads", type=_threads, default=None, help="threads (default: DLCOT_NUM_THREADS or all cores)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("dedup", help="keep one record per cluster of near-duplicates (MinHash + LSH)")
     _add_input_args(d, many=True)

@@ -1,0 +1,340 @@
+"""The main job: read -> parse/segment -> label -> cluster -> prune by a policy -> re-stitch ->
+export, streaming and parallel.
+
+The per-trace work (parsing, labels, near-duplicate clusters, the policy's cuts, re-stitching
+and the check that the final answer is unchanged) is one Rust batch call,
+:func:`dlcot.prune_batch`. This module adds what Python is for: settling undecided labels with
+math-verify, token counts with a real tokenizer, the output formats, the run directory
+(``sft.jsonl``, ``edits.jsonl``, ``rejects.jsonl``, ``stats.json``, ``report.html``) and
+resumable runs.
+
+>>> import dlcot
+>>> p = dlcot.Pipeline(policy="first-correct", tokenizer="none")
+>>> r = p.process({"problem": "2+2?", "response": "2+2=4, so the answer is 4.\\n\\nAlternatively, 2+2=5, so 5.\\n\\n**Final Answer**\\n\\\\boxed{4}", "answer": "4"})
+>>> r.status, "2+2=5" in r.response
+('kept', False)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+from dlcot._core import Pruned, parse, policies, prune, prune_batch
+from dlcot.io import Record
+from dlcot.tokens import TokenCounter, load_token_counter
+
+FORMATS = ("messages", "sharegpt", "prompt-completion", "parquet")
+POLICY_NAMES = tuple(name for name, _ in policies())
+
+
+@dataclass(frozen=True)
+class Result:
+    """What became of one record.
+
+    Attributes:
+        record: The input record.
+        status: "kept" (in ``sft.jsonl``), or the reject reason: "unsolvable" (no correct
+            solution), "no-reference" (the policy needs a reference answer and the record has
+            none), "no-problem" (nothing to put in the user turn).
+        response: The pruned response (the original when nothing was cut).
+        pruned: The core's outcome: edits (spans of the original), labels, clusters.
+        tokens_before, tokens_after: Token counts of the original and pruned response (None
+            without a tokenizer).
+        fallback: True when the cut text's final answer would have differed, so the original
+            was kept whole.
+    """
+
+    record: Record
+    status: str
+    response: str
+    pruned: Pruned
+    tokens_before: Optional[int]
+    tokens_after: Optional[int]
+    fallback: bool = False
+    efficiency: dict = field(default_factory=dict)
+
+
+def _as_record(item: Union[Record, dict], index: int) -> Record:
+    if isinstance(item, Record):
+        return item
+    if not isinstance(item, dict):
+        raise TypeError(f"`records[{index}]` must be a dlcot.io.Record or a dict, got {type(item).__name__}")
+    if not isinstance(item.get("response"), str):
+        raise ValueError(f"`records[{index}]` has no str `response`")
+    return Record(
+        id=str(item.get("id", index)),
+        problem=item.get("problem"),
+        response=item["response"],
+        answer=item.get("answer"),
+        index=index,
+        generation=None,
+        layout="dict",
+        raw_bytes=0,
+    )
+
+
+class Pipeline:
+    """Prunes traces by a policy and exports SFT data.
+
+    Args:
+        policy: One of ``dlcot.POLICIES``: "dlcot" (default), "dedup-only", "first-correct",
+            "first-correct-reflect", "none".
+        keep_unsolvable: Keep traces with no correct solution (cutting repeats only) instead of
+            rejecting them.
+        threshold: Similarity at which two solutions (or checks) of a trace are repeats.
+        symbolic: Settle labels the fast rules leave undecided with math-verify, if installed.
+        tokenizer: None for the default tokenizer (see :mod:`dlcot.tokens`), "none" for no token
+            counts, a path to a ``tokenizer.json``, or a :class:`TokenCounter`.
+        format: SFT record format: "messages", "sharegpt", "prompt-completion" or "parquet".
+        num_threads: Threads for the Rust core and the tokenizer.
+    """
+
+    def __init__(
+        self,
+        policy: str = "dlcot",
+        *,
+        keep_unsolvable: bool = False,
+        threshold: float = 0.5,
+        symbolic: bool = True,
+        tokenizer: Union[None, str, os.PathLike, TokenCounter] = None,
+        format: str = "messages",
+        num_threads: Optional[int] = None,
+    ):
+        if policy not in POLICY_NAMES:
+            raise ValueError(f"invalid `policy`: {policy!r}; choose one of {', '.join(POLICY_NAMES)}")
+        if format not in FORMATS:
+            raise ValueError(f"invalid `format`: {format!r}; choose one of {', '.join(FORMATS)}")
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"invalid `threshold`: must be in (0, 1], got {threshold}")
+        self.policy = policy
+        self.keep_unsolvable = keep_unsolvable
+        self.threshold = threshold
+        self.format = format
+        self.num_threads = num_threads
+        self.symbolic = symbolic and _symbolic_available()
+        self.tokens: Optional[TokenCounter] = (
+            tokenizer if isinstance(tokenizer, TokenCounter) else load_token_counter(tokenizer, num_threads=num_threads)
+        )
+        self._needs_reference = policy in ("dlcot", "first-correct", "first-correct-reflect")
+
+    # ---- options, for run directories ------------------------------------------------------
+
+    def options(self) -> dict:
+        """The options that decide the output (a resumed run must use the same)."""
+        return {
+            "policy": self.policy,
+            "keep_unsolvable": self.keep_unsolvable,
+            "threshold": self.threshold,
+            "symbolic": self.symbolic,
+            "tokenizer": self.tokens.name if self.tokens else None,
+            "format": self.format,
+        }
+
+    # ---- processing -------------------------------------------------------------------------
+
+    def process(self, record: Union[Record, dict]) -> Result:
+        """Prunes one record."""
+        return self.process_batch([record])[0]
+
+    def process_batch(self, records: Sequence[Union[Record, dict]]) -> list[Result]:
+        """Prunes many records (the Rust part in parallel), results in input order."""
+        recs = [_as_record(r, i) for i, r in enumerate(records)]
+        if not recs:
+            return []
+        outs = prune_batch(
+            [r.response for r in recs],
+            problems=[r.problem for r in recs],
+            references=[r.answer for r in recs],
+            policy=self.policy,
+            keep_unsolvable=self.keep_unsolvable,
+            threshold=self.threshold,
+            num_threads=self.num_threads,
+        )
+        outs = [self._settle(r, o) for r, o in zip(recs, outs)]
+        texts_before = [r.response for r in recs]
+        texts_after = [o.text for o in outs]
+        if self.tokens is not None:
+            counts = self.tokens.count_with_offsets(texts_before)
+            after = self.tokens.count(texts_after)
+        else:
+            counts, after = [None] * len(recs), [None] * len(recs)
+        results = []
+        for r, o, c, a in zip(recs, outs, counts, after):
+            status = o.status
+            fallback = status == "answer-changed"
+            if fallback:
+                status = "kept"
+            if status == "unsolvable" and r.answer is None:
+                status = "no-reference"
+            if status == "kept" and not (r.problem and r.problem.strip()) and self.format != "parquet":
+                status = "no-problem"
+            eff = _efficiency(r.response, o, c) if c is not None else {}
+            results.append(
+                Result(
+                    record=r,
+                    status=status,
+                    response=o.text,
+                    pruned=o,
+                    tokens_before=c[0] if c is not None else None,
+                    tokens_after=a,
+                    fallback=fallback,
+                    efficiency=eff,
+                )
+            )
+        return results
+
+    def _settle(self, r: Record, o: Pruned) -> Pruned:
+        """Re-prunes with math-verify's verdicts when the fast rules left labels undecided."""
+        if not self.symbolic or r.answer is None or "undecided" not in o.labels:
+            return o
+        from dlcot.verification import label_solutions
+
+        trace = parse(r.response, problem=r.problem, reference=r.answer)
+        labels = label_solutions(trace, r.answer)
+        return prune(
+            r.response,
+            problem=r.problem,
+            reference=r.answer,
+            policy=self.policy,
+            keep_unsolvable=self.keep_unsolvable,
+            threshold=self.threshold,
+            labels=labels,
+        )
+
+    # ---- export -------------------------------------------------------------------------------
+
+    def sft_record(self, result: Result) -> dict:
+        """The SFT record of a kept result, in this pipeline's format."""
+        return sft_record(result.record, result.response, self.format)
+
+    def edit_record(self, result: Result) -> dict:
+        """The ``edits.jsonl`` line of a result: every removed span, with its reason."""
+        r, o = result.record, result.pruned
+        return {
+            "id": r.id,
+            "index": r.index,
+            "generation": r.generation,
+            "status": result.status,
+            "fallback": result.fallback,
+            "policy": o.policy,
+            "tokens_before": result.tokens_before,
+            "tokens_after": result.tokens_after if result.status == "kept" else None,
+            "chars_before": o.chars_before,
+            "chars_after": o.chars_after if result.status == "kept" else None,
+            "solutions": len(o.labels),
+            "checks": len(o.check_leaders),
+            "labels": o.labels,
+            "first_correct": o.first_correct,
+            "solution_leaders": o.solution_leaders,
+            "check_leaders": o.check_leaders,
+            "efficiency": result.efficiency,
+            "edits": [
+                {"start": e.start, "end": e.end, "kind": e.kind, "index": e.index, "reason": e.reason}
+                for e in (o.edits if result.status == "kept" else [])
+            ],
+        }
+
+    def run(self, input: Union[str, os.PathLike, Sequence[str]], output_dir: Union[str, os.PathLike], **kw: Any):
+        """Runs the whole job on files into ``output_dir`` (see :func:`dlcot.run.run`)."""
+        from dlcot.run import run
+
+        paths = [str(input)] if isinstance(input, (str, os.PathLike)) else [str(p) for p in input]
+        return run(self, paths, output_dir, **kw)
+
+
+def _symbolic_available() -> bool:
+    from dlcot.verification import symbolic_available
+
+    return symbolic_available()
+
+
+def split_response(text: str) -> tuple[str, str]:
+    """(reasoning, summary) of a response, whatever its delimiters."""
+    t = parse(text)
+    rs, re_ = t.reasoning_span
+    ss, se = t.summary_span
+    return text[rs:re_].strip(), text[ss:se].strip()
+
+
+def assistant_turn(response: str) -> str:
+    """The response as ``<think>\\n{reasoning}\\n</think>\\n\\n{summary}``."""
+    reasoning, summary = split_response(response)
+    out = f"<think>\n{reasoning}\n</think>"
+    return out + (f"\n\n{summary}" if summary else "")
+
+
+def sft_record(record: Record, response: str, fmt: str) -> dict:
+    """One SFT record of ``record`` with ``response`` as the assistant turn."""
+    problem = record.problem or ""
+    assistant = assistant_turn(response)
+    if fmt == "messages":
+        return {
+            "id": record.id,
+            "messages": [{"role": "user", "content": problem}, {"role": "assistant", "content": assistant}],
+        }
+    if fmt == "sharegpt":
+        return {"id": record.id, "conversations": [{"from": "human", "value": problem}, {"from": "gpt", "value": assistant}]}
+    if fmt in ("prompt-completion", "parquet"):
+        return {"id": record.id, "prompt": problem, "completion": assistant, "answer": record.answer}
+    raise ValueError(f"invalid `format`: {fmt!r}")
+
+
+def _efficiency(text: str, o: Pruned, counts) -> dict:
+    """Chen et al. 2024's outcome and process efficiency parts of one trace, in tokens.
+
+    ``counts`` is (total tokens, end char offsets of the tokens). Outcome efficiency counts the
+    tokens up to the end of the first correct solution; process efficiency the tokens of
+    distinct solutions (leaders of their clusters).
+    """
+    import bisect
+
+    total, ends = counts
+    if not total or not o.labels:
+        return {}
+    t = parse(text)
+    sols = t.solutions
+
+    def tokens_before(pos: int) -> int:
+        return bisect.bisect_right(ends, pos)
+
+    eff: dict = {"tokens": total}
+    if o.first_correct is not None and o.first_correct < len(sols):
+        eff["tokens_to_first_correct"] = tokens_before(sols[o.first_correct].end)
+    distinct = sum(
+        tokens_before(s.end) - tokens_before(s.start)
+        for i, s in enumerate(sols)
+        if i < len(o.solution_leaders) and o.solution_leaders[i] == i
+    )
+    eff["distinct_solution_tokens"] = distinct
+    eff["solution_tokens"] = sum(tokens_before(s.end) - tokens_before(s.start) for s in sols)
+    return eff
+
+
+def fingerprint(paths: Sequence[str]) -> list[dict]:
+    """Name, size and mtime of each input, to check a resumed run reads the same files."""
+    out = []
+    for p in paths:
+        st = os.stat(p)
+        out.append({"path": os.path.abspath(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+    return out
+
+
+def options_hash(opts: dict) -> str:
+    return hashlib.sha256(json.dumps(opts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def iter_results(pipeline: Pipeline, records: Iterable[Union[Record, dict]], batch_size: int = 512) -> Iterator[Result]:
+    """Streams results over any iterable of records, in batches."""
+    batch: list = []
+    for r in records:
+        batch.append(r)
+        if len(batch) >= batch_size:
+            yield from pipeline.process_batch(batch)
+            batch = []
+    if batch:
+        yield from pipeline.process_batch(batch)
