@@ -20,6 +20,7 @@ from dlcot._core import (
     LSHQuery,
     MinHasher,
     NgramIndex,
+    Pruned,
     Issue,
     Section,
     Solution,

@@ -180,7 +180,7 @@ class Trace:
     def final_answer_span(self) -> tuple[int, int] | None: ...
     @property
     def issues(self) -> list[Issue]: ...
-    def cluster_solutions(self, threshold: float = 0.5, *, ngram: int = 3, short: int = 24) -> Clusters:
+    def cluster_solutions(self, threshold: float = 0.4, *, ngram: int = 3, short: int = 8) -> Clusters:
         """Near-duplicate solutions and checks (each grouped separately, leader-based).
 
         Similarity is the Jaccard of word ``ngram``-shingle sets, or the larger of it and
@@ -468,7 +468,7 @@ def prune(
     reference: str | None = None,
     policy: str = "dlcot",
     keep_unsolvable: bool = False,
-    threshold: float = 0.5,
+    threshold: float = 0.4,
     labels: Sequence[str] | None = None,
 ) -> Pruned:
     """Prunes one response by a policy; ``labels`` (one per solution) override the fast labels."""
@@ -480,7 +480,7 @@ def prune_batch(
     references: Sequence[str | None] | None = None,
     policy: str = "dlcot",
     keep_unsolvable: bool = False,
-    threshold: float = 0.5,
+    threshold: float = 0.4,
     num_threads: int | None = None,
 ) -> list[Pruned]:
     """Prunes many responses in parallel, results in input order."""

@@ -986,7 +986,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output directory")
     r.add_argument("--policy", default="dlcot", choices=list(_policy_names()), help="pruning policy (default dlcot)")
     r.add_argument("--keep-unsolvable", action="store_true", help="keep traces with no correct solution (cutting repeats only)")
-    r.add_argument("--threshold", type=float, default=0.5, help="similarity at which two solutions or checks are repeats (default 0.5)")
+    r.add_argument("--threshold", type=float, default=0.4, help="similarity at which two solutions or checks are repeats (default 0.4)")
     r.add_argument("--format", default="messages", choices=("messages", "sharegpt", "prompt-completion", "parquet"), help="sft output format")
     r.add_argument("--tokenizer", help="tokenizer.json for token counts (default: the bundled default if installed; 'none' for chars)")
     r.add_argument("--no-symbolic", action="store_true", help="do not settle undecided labels with math-verify")

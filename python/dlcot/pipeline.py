@@ -17,6 +17,7 @@ resumable runs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -99,7 +100,7 @@ class Pipeline:
         policy: str = "dlcot",
         *,
         keep_unsolvable: bool = False,
-        threshold: float = 0.5,
+        threshold: float = 0.4,
         symbolic: bool = True,
         tokenizer: Union[None, str, os.PathLike, TokenCounter] = None,
         format: str = "messages",
@@ -159,12 +160,20 @@ class Pipeline:
         texts_before = [r.response for r in recs]
         texts_after = [o.text for o in outs]
         if self.tokens is not None:
-            counts = self.tokens.count_with_offsets(texts_before)
-            after = self.tokens.count(texts_after)
+            # one batch: every original, every changed output, and the spans the efficiency
+            # metrics need (up to the first correct solution; each distinct solution)
+            parts, owners = _efficiency_parts(texts_before, outs)
+            changed = [i for i, o in enumerate(outs) if o.edits]
+            n = len(recs)
+            flat = self.tokens.count(texts_before + [texts_after[i] for i in changed] + parts)
+            before = flat[:n]
+            recount = dict(zip(changed, flat[n : n + len(changed)]))
+            after = [recount.get(i, before[i]) for i in range(n)]
+            effs = _efficiency(before, owners, flat[n + len(changed) :], outs)
         else:
-            counts, after = [None] * len(recs), [None] * len(recs)
+            before, after, effs = [None] * len(recs), [None] * len(recs), [{}] * len(recs)
         results = []
-        for r, o, c, a in zip(recs, outs, counts, after):
+        for r, o, c, a, eff in zip(recs, outs, before, after, effs):
             status = o.status
             fallback = status == "answer-changed"
             if fallback:
@@ -173,14 +182,13 @@ class Pipeline:
                 status = "no-reference"
             if status == "kept" and not (r.problem and r.problem.strip()) and self.format != "parquet":
                 status = "no-problem"
-            eff = _efficiency(r.response, o, c) if c is not None else {}
             results.append(
                 Result(
                     record=r,
                     status=status,
                     response=o.text,
                     pruned=o,
-                    tokens_before=c[0] if c is not None else None,
+                    tokens_before=c,
                     tokens_after=a,
                     fallback=fallback,
                     efficiency=eff,
@@ -189,13 +197,28 @@ class Pipeline:
         return results
 
     def _settle(self, r: Record, o: Pruned) -> Pruned:
-        """Re-prunes with math-verify's verdicts when the fast rules left labels undecided."""
-        if not self.symbolic or r.answer is None or "undecided" not in o.labels:
+        """Re-prunes with math-verify's verdicts where the fast rules left a label undecided
+        and the label can change the outcome: before the first correct solution (it may be
+        the real first correct one) and, for the ``dlcot`` policy, after it (an incorrect
+        solution there is cut). Verdicts are cached per (answer, reference)."""
+        if not self.symbolic or r.answer is None or self.policy in ("none", "dedup-only") or "undecided" not in o.labels:
             return o
-        from dlcot.verification import label_solutions
-
+        fc = o.labels.index("correct") if "correct" in o.labels else None
+        todo = [
+            i
+            for i, label in enumerate(o.labels)
+            if label == "undecided" and (fc is None or i < fc or self.policy == "dlcot")
+        ]
+        if not todo:
+            return o
         trace = parse(r.response, problem=r.problem, reference=r.answer)
-        labels = label_solutions(trace, r.answer)
+        labels = list(o.labels)
+        for i in todo:
+            answer = trace.solutions[i].answer if i < len(trace.solutions) else None
+            if answer is not None:
+                labels[i] = "correct" if _verify_cached(answer, r.answer) else "incorrect"
+        if labels == list(o.labels):
+            return o
         return prune(
             r.response,
             problem=r.problem,
@@ -203,7 +226,7 @@ class Pipeline:
             policy=self.policy,
             keep_unsolvable=self.keep_unsolvable,
             threshold=self.threshold,
-            labels=labels,
+            labels=[label or "undecided" for label in labels],
         )
 
     # ---- export -------------------------------------------------------------------------------
@@ -247,6 +270,13 @@ class Pipeline:
         return run(self, paths, output_dir, **kw)
 
 
+@functools.lru_cache(maxsize=65536)
+def _verify_cached(answer: str, reference: str) -> bool:
+    from dlcot.verification import verify
+
+    return verify(answer, reference)
+
+
 def _symbolic_available() -> bool:
     from dlcot.verification import symbolic_available
 
@@ -284,35 +314,40 @@ def sft_record(record: Record, response: str, fmt: str) -> dict:
     raise ValueError(f"invalid `format`: {fmt!r}")
 
 
-def _efficiency(text: str, o: Pruned, counts) -> dict:
-    """Chen et al. 2024's outcome and process efficiency parts of one trace, in tokens.
+def _efficiency_parts(texts: Sequence[str], outs: Sequence[Pruned]) -> tuple[list[str], list[tuple[int, str]]]:
+    """The texts whose token counts Chen et al. 2024's efficiency metrics need, and whose they
+    are: each response up to the end of its first correct solution, and each distinct solution
+    (the leader of its near-duplicate cluster)."""
+    parts: list[str] = []
+    owners: list[tuple[int, str]] = []
+    for i, (text, o) in enumerate(zip(texts, outs)):
+        if not o.labels:
+            continue
+        sols = parse(text).solutions
+        if o.first_correct is not None and o.first_correct < len(sols):
+            parts.append(text[: sols[o.first_correct].end])
+            owners.append((i, "to_first_correct"))
+        for k, s in enumerate(sols):
+            if k < len(o.solution_leaders) and o.solution_leaders[k] == k:
+                parts.append(text[s.start : s.end])
+                owners.append((i, "distinct"))
+    return parts, owners
 
-    ``counts`` is (total tokens, end char offsets of the tokens). Outcome efficiency counts the
-    tokens up to the end of the first correct solution; process efficiency the tokens of
-    distinct solutions (leaders of their clusters).
-    """
-    import bisect
 
-    total, ends = counts
-    if not total or not o.labels:
-        return {}
-    t = parse(text)
-    sols = t.solutions
-
-    def tokens_before(pos: int) -> int:
-        return bisect.bisect_right(ends, pos)
-
-    eff: dict = {"tokens": total}
-    if o.first_correct is not None and o.first_correct < len(sols):
-        eff["tokens_to_first_correct"] = tokens_before(sols[o.first_correct].end)
-    distinct = sum(
-        tokens_before(s.end) - tokens_before(s.start)
-        for i, s in enumerate(sols)
-        if i < len(o.solution_leaders) and o.solution_leaders[i] == i
-    )
-    eff["distinct_solution_tokens"] = distinct
-    eff["solution_tokens"] = sum(tokens_before(s.end) - tokens_before(s.start) for s in sols)
-    return eff
+def _efficiency(before: Sequence[int], owners, counts: Sequence[int], outs: Sequence[Pruned]) -> list[dict]:
+    """Per response: total tokens, tokens up to the end of the first correct solution (outcome
+    efficiency's numerator) and tokens of distinct solutions (process efficiency's)."""
+    effs: list[dict] = [{} for _ in before]
+    for (i, what), c in zip(owners, counts):
+        e = effs[i]
+        if not e:
+            e["tokens"] = before[i]
+            e["distinct_solution_tokens"] = 0
+        if what == "to_first_correct":
+            e["tokens_to_first_correct"] = c
+        else:
+            e["distinct_solution_tokens"] += c
+    return effs
 
 
 def fingerprint(paths: Sequence[str]) -> list[dict]:

@@ -248,8 +248,7 @@ def compute_stats(out: Path, pipeline: Pipeline, paths, reader_options, compare_
                     outcome.append(eff["tokens_to_first_correct"] / eff["tokens"])
                 elif e["status"] != "no-reference":
                     outcome.append(0.0)
-                if eff.get("solution_tokens"):
-                    process.append(eff["distinct_solution_tokens"] / eff["solution_tokens"])
+                process.append(min(1.0, eff.get("distinct_solution_tokens", 0) / eff["tokens"]))
             if e["status"] != "kept":
                 continue
             n_kept += 1

@@ -30,6 +30,9 @@ pub fn optimal_params(threshold: f64, num_perm: usize, fp_weight: f64, fn_weight
     if !(threshold > 0.0 && threshold < 1.0) {
         return Err(Error::InvalidArgument { name: "threshold", message: format!("must be in (0, 1), got {threshold}") });
     }
+    if num_perm == 0 || num_perm > 8192 {
+        return Err(Error::InvalidArgument { name: "num_perm", message: format!("must be between 1 and 8192, got {num_perm}") });
+    }
     if !(fp_weight >= 0.0 && fn_weight >= 0.0 && fp_weight + fn_weight > 0.0) {
         return Err(Error::InvalidArgument { name: "weights", message: "must be two non-negative numbers, not both 0".into() });
     }
@@ -66,7 +69,14 @@ pub fn candidate_probability(s: f64, bands: usize, rows: usize) -> f64 {
 
 /// Band keys of one signature, one per band.
 pub fn band_keys_into(sig: &[u32], bands: usize, rows: usize, out: &mut [u64]) {
-    let mut buf = [0u8; 4 * 256];
+    let mut small = [0u8; 4 * 64];
+    let mut large = Vec::new();
+    let buf: &mut [u8] = if rows <= 64 {
+        &mut small
+    } else {
+        large.resize(rows * 4, 0);
+        &mut large
+    };
     for (band, o) in out.iter_mut().enumerate().take(bands) {
         let vals = &sig[band * rows..(band + 1) * rows];
         let bytes = &mut buf[..rows * 4];
@@ -192,10 +202,10 @@ impl Lsh {
         }
         let (bands, rows) = match bands_rows {
             Some((b, r)) => {
-                if b == 0 || r == 0 || b * r > num_perm || r > 256 {
+                if b == 0 || r == 0 || b * r > num_perm {
                     return Err(Error::InvalidArgument {
                         name: "bands",
-                        message: format!("bands={b} x rows={r} must be positive, rows <= 256, and use at most num_perm={num_perm} values"),
+                        message: format!("bands={b} x rows={r} must be positive and use at most num_perm={num_perm} values"),
                     });
                 }
                 (b, r)

@@ -311,7 +311,7 @@ impl Trace {
     /// the index of its cluster's leader (the first part of the cluster) and its similarity to
     /// it. Similarity is word `ngram`-shingle Jaccard, or rapidfuzz's token-set ratio when both
     /// parts have fewer than `short` words.
-    #[pyo3(signature = (threshold=0.5, *, ngram=3, short=24))]
+    #[pyo3(signature = (threshold=0.4, *, ngram=3, short=8))]
     fn cluster_solutions(&self, py: Python<'_>, threshold: f64, ngram: usize, short: usize) -> PyResult<Clusters> {
         if !(threshold > 0.0 && threshold <= 1.0) {
             return Err(PyValueError::new_err(format!("invalid `threshold`: must be in (0, 1], got {threshold}")));
@@ -694,9 +694,11 @@ fn signature_rows(sigs: &PyReadonlyArray2<'_, u32>, num_perm: usize, name: &str)
     if shape[1] != num_perm {
         return Err(PyValueError::new_err(format!("`{name}` must have num_perm={num_perm} columns, got shape ({}, {})", shape[0], shape[1])));
     }
+    // a C-contiguous array is copied as is; any other layout (Fortran order, strided views)
+    // is read row by row
     Ok(match sigs.as_slice() {
-        Ok(s) => s.to_vec(),
-        Err(_) => sigs.as_array().iter().copied().collect(),
+        Ok(s) if sigs.is_c_contiguous() => s.to_vec(),
+        _ => sigs.as_array().rows().into_iter().flat_map(|r| r.into_iter().copied().collect::<Vec<_>>()).collect(),
     })
 }
 
@@ -1059,7 +1061,7 @@ fn prune_options(policy: &str, keep_unsolvable: bool, threshold: f64) -> PyResul
     if !(threshold > 0.0 && threshold <= 1.0) {
         return Err(PyValueError::new_err(format!("invalid `threshold`: must be in (0, 1], got {threshold}")));
     }
-    Ok(crate::prune::Options { policy: p, keep_unsolvable, threshold, similarity: crate::cluster::Similarity::new(3, 24)? })
+    Ok(crate::prune::Options { policy: p, keep_unsolvable, threshold, similarity: crate::cluster::Similarity::new(3, 8)? })
 }
 
 fn prune_one(text: &str, problem: Option<&str>, reference: Option<&str>, labels: Option<&[crate::trace::Label]>, opts: &crate::prune::Options) -> Pruned {
@@ -1120,7 +1122,7 @@ fn prune_one(text: &str, problem: Option<&str>, reference: Option<&str>, labels:
 /// Prunes one response by a policy (see `dlcot.POLICIES`). `labels` (one per solution)
 /// override the fast labels, e.g. after a symbolic check settled the undecided ones.
 #[pyfunction]
-#[pyo3(signature = (text, *, problem=None, reference=None, policy="dlcot", keep_unsolvable=false, threshold=0.5, labels=None))]
+#[pyo3(signature = (text, *, problem=None, reference=None, policy="dlcot", keep_unsolvable=false, threshold=0.4, labels=None))]
 #[allow(clippy::too_many_arguments)]
 fn prune(
     py: Python<'_>, text: Bound<'_, PyString>, problem: Option<String>, reference: Option<String>, policy: &str, keep_unsolvable: bool,
@@ -1134,7 +1136,7 @@ fn prune(
 
 /// Prunes many responses in parallel (rayon, GIL released), results in input order.
 #[pyfunction]
-#[pyo3(signature = (texts, *, problems=None, references=None, policy="dlcot", keep_unsolvable=false, threshold=0.5, num_threads=None))]
+#[pyo3(signature = (texts, *, problems=None, references=None, policy="dlcot", keep_unsolvable=false, threshold=0.4, num_threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn prune_batch<'py>(
     py: Python<'py>, texts: &Bound<'py, PyAny>, problems: Option<&Bound<'py, PyAny>>, references: Option<&Bound<'py, PyAny>>, policy: &str,
