@@ -231,7 +231,17 @@ def test_sigkill_then_resume_gives_the_same_bytes(tmp_path, big_input, seed):
     for attempt in range(6):
         extra = ("--resume",) if (out / "checkpoint.json").exists() else ()
         proc = subprocess.Popen(_cmd(big_input, out, *extra), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.3, 2.5))
+        # kill once the run has got past a random point, then a little later (mid-batch)
+        target = rng.randint(20, 560)
+        while proc.poll() is None:
+            try:
+                done = json.loads((out / "checkpoint.json").read_text())["consumed"]
+            except (OSError, ValueError, KeyError):
+                done = 0
+            if done >= target:
+                break
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.15))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
