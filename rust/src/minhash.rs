@@ -51,8 +51,57 @@ fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
+/// ASCII whitespace as `char::is_whitespace` sees it.
+#[inline]
+fn ascii_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// [`for_each_unit`] for ASCII text and word units: the same units, read byte by byte.
+fn for_each_ascii_word<'a>(lowered: &'a str, mut emit: impl FnMut(&'a str)) {
+    let b = lowered.as_bytes();
+    let n = b.len();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut i = 0;
+    while i < n {
+        let c = b[i];
+        if c == b'\\' && i + 1 < n {
+            let next = b[i + 1];
+            if matches!(next, b',' | b';' | b':' | b'!') || ascii_space(next) {
+                i += 2;
+                continue;
+            }
+            if next.is_ascii_lowercase() {
+                let mut j = i + 1;
+                while j < n && b[j].is_ascii_lowercase() {
+                    j += 1;
+                }
+                if SPACING_COMMANDS.contains(&&lowered[i + 1..j]) {
+                    i = j;
+                    continue;
+                }
+            }
+        }
+        if ascii_space(c) {
+            i += 1;
+        } else if word(c) {
+            let start = i;
+            while i < n && word(b[i]) {
+                i += 1;
+            }
+            emit(&lowered[start..i]);
+        } else {
+            emit(&lowered[i..i + 1]);
+            i += 1;
+        }
+    }
+}
+
 /// Calls `emit` with each unit of `text` (see the module docs), in order.
 fn for_each_unit<'a>(lowered: &'a str, unit: Unit, mut emit: impl FnMut(&'a str)) {
+    if unit == Unit::Word && lowered.is_ascii() {
+        return for_each_ascii_word(lowered, emit);
+    }
     let b = lowered.as_bytes();
     let n = b.len();
     let mut i = 0;
@@ -185,33 +234,34 @@ impl MinHasher {
 
     /// Calls `f` with the 64-bit hash of each shingle of `text`, in order (repeats included).
     pub fn for_each_shingle_hash(&self, text: &str, mut f: impl FnMut(u64)) {
+        const P: u64 = 0x0000_0100_0000_01b3;
         let lowered = lower(text);
         let n = self.ngram;
         let seed = self.seed;
-        // a ring of the last `n` unit hashes; a shingle's hash combines them in order
-        let mut ring: Vec<u64> = Vec::with_capacity(n);
-        let mut count = 0usize;
-        let combine = |ring: &[u64], start: usize, len: usize| -> u64 {
-            let mut h = (len as u64).wrapping_mul(0x2545_f491_4f6c_dd1d);
-            for k in 0..len {
-                h = (h ^ ring[(start + k) % n]).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
-            }
-            mix(h ^ seed)
-        };
+        // a shingle's hash is a polynomial in its units' hashes (`sum u_k P^(len-1-k)`), kept
+        // rolling over a ring of the last `n` unit hashes, then tagged with its length and mixed
+        let p_top = (1..n).fold(1u64, |acc, _| acc.wrapping_mul(P));
+        let finish = |h: u64, len: usize| mix(h ^ (len as u64).wrapping_mul(0x2545_f491_4f6c_dd1d) ^ seed);
+        let mut ring = [0u64; 64];
+        let (mut pos, mut count, mut h) = (0usize, 0usize, 0u64);
         for_each_unit(&lowered, self.unit, |u| {
             let uh = xxh3_64(u.as_bytes());
-            if ring.len() < n {
-                ring.push(uh);
-            } else {
-                ring[count % n] = uh;
+            if count >= n {
+                h = h.wrapping_sub(ring[pos].wrapping_mul(p_top));
+            }
+            h = h.wrapping_mul(P).wrapping_add(uh);
+            ring[pos] = uh;
+            pos += 1;
+            if pos == n {
+                pos = 0;
             }
             count += 1;
             if count >= n {
-                f(combine(&ring, count % n, n));
+                f(finish(h, n));
             }
         });
         if count > 0 && count < n {
-            f(combine(&ring, 0, count));
+            f(finish(h, count));
         }
     }
 
@@ -252,12 +302,18 @@ impl MinHasher {
     /// Writes the signature of `text` into `out` (`num_perm` values).
     pub fn signature_into(&self, text: &str, out: &mut [u32]) {
         out.fill(u32::MAX);
-        let (a, b) = (&self.a[..], &self.b[..]);
-        self.for_each_shingle_hash(text, |h| {
-            for ((o, &ai), &bi) in out.iter_mut().zip(a).zip(b) {
-                let v = (ai.wrapping_mul(h).wrapping_add(bi) >> 32) as u32;
-                *o = (*o).min(v);
-            }
+        // each distinct shingle once (about half of a trace's shingles repeat), then every
+        // permutation over all of them
+        thread_local! {
+            static HASHES: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        HASHES.with(|cell| {
+            let mut hashes = cell.borrow_mut();
+            hashes.clear();
+            self.for_each_shingle_hash(text, |h| hashes.push(h));
+            hashes.sort_unstable();
+            hashes.dedup();
+            permute_min(&hashes, &self.a, &self.b, out);
         });
     }
 
@@ -292,6 +348,51 @@ impl MinHasher {
     /// Exact Jaccard for many pairs, in parallel.
     pub fn jaccard_pairs<S: AsRef<str> + Sync>(&self, pairs: &[(S, S)], threads: usize) -> Vec<f64> {
         map_ordered(pairs, threads, |(a, b)| self.jaccard(a.as_ref(), b.as_ref()))
+    }
+}
+
+/// `out[j] = min(out[j], min over h of (a[j] * h + b[j]) >> 32)`: the MinHash inner loop,
+/// compiled three times (baseline x86-64, AVX2, AVX-512 with native 64-bit multiplies; chosen
+/// at run time) so the permutations are
+/// computed several lanes at a time on CPUs that can.
+fn permute_min(hashes: &[u64], a: &[u64], b: &[u64], out: &mut [u32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512dq") && std::arch::is_x86_feature_detected!("avx512vl") {
+            // SAFETY: the CPU supports AVX-512 F/DQ/VL (checked just above).
+            unsafe { permute_min_avx512(hashes, a, b, out) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { permute_min_avx2(hashes, a, b, out) };
+            return;
+        }
+    }
+    permute_min_generic(hashes, a, b, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+unsafe fn permute_min_avx512(hashes: &[u64], a: &[u64], b: &[u64], out: &mut [u32]) {
+    permute_min_generic(hashes, a, b, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn permute_min_avx2(hashes: &[u64], a: &[u64], b: &[u64], out: &mut [u32]) {
+    permute_min_generic(hashes, a, b, out);
+}
+
+#[inline(always)]
+fn permute_min_generic(hashes: &[u64], a: &[u64], b: &[u64], out: &mut [u32]) {
+    let n = out.len().min(a.len()).min(b.len());
+    let (a, b, out) = (&a[..n], &b[..n], &mut out[..n]);
+    for &h in hashes {
+        for j in 0..n {
+            let v = (a[j].wrapping_mul(h).wrapping_add(b[j]) >> 32) as u32;
+            out[j] = out[j].min(v);
+        }
     }
 }
 
