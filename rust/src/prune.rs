@@ -207,7 +207,7 @@ pub struct Options {
 pub fn prune(text: &str, trace: &Trace, opts: &Options) -> Pruned {
     let sols = &trace.solutions;
     let checks = &trace.checks;
-    let fc = trace.first_correct();
+    let fc = main_path_end(trace);
     let p = opts.policy;
     let no_leaders = |n: usize| -> Vec<usize> { (0..n).collect() };
     let unchanged = |status| Pruned {
@@ -353,6 +353,19 @@ pub fn prune(text: &str, trace: &Trace, opts: &Options) -> Pruned {
         first_correct: fc,
         final_answer: after.map(str::to_string),
     }
+}
+
+/// Where the main path ends: the first solution labelled correct; or, when none is but the
+/// final answer is, the last solution before the conclusion (it reached the answer the
+/// conclusion states without stating it in a form the labels read).
+pub fn main_path_end(trace: &Trace) -> Option<usize> {
+    trace.first_correct().or_else(|| {
+        if trace.final_label != Some(Label::Correct) {
+            return None;
+        }
+        let conclude = trace.sections.iter().find(|s| s.kind == SectionKind::Conclude).map_or(trace.len, |s| s.span.start);
+        trace.solutions.iter().rposition(|s| s.span.start < conclude)
+    })
 }
 
 /// The blank-line paragraph holding `span`.
@@ -519,6 +532,15 @@ mod tests {
         let u = run(TRACE, "41", "dlcot");
         assert_eq!(u.status, Status::Unsolvable);
         assert_eq!(run(TRACE, "41", "dedup-only").status, Status::Kept);
+    }
+
+    #[test]
+    fn a_conclusion_with_the_answer_ends_the_main_path() {
+        let t = "<think>\nWe need the product of 6 and 7.\n\nMultiplying, six sevens make forty-two.\n\n**Final Answer**\n\\boxed{42}\n</think>\n\n\\boxed{42}";
+        let p = run(t, "42", "first-correct");
+        assert_eq!(p.status, Status::Kept);
+        assert_eq!(p.first_correct, Some(0));
+        assert_eq!(run(t, "41", "first-correct").status, Status::Unsolvable);
     }
 
     #[test]

@@ -805,6 +805,7 @@ pub(crate) fn segment(text: &str, problem: Option<&str>, env: Envelope, mut issu
         solutions,
         checks,
         final_answer,
+        final_label: None,
         issues,
     }
 }

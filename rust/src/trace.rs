@@ -185,6 +185,8 @@ pub struct Trace {
     pub solutions: Vec<Solution>,
     pub checks: Vec<Check>,
     pub final_answer: Option<Answer>,
+    /// The final answer's verdict against the reference, set by [`Trace::label`].
+    pub final_label: Option<Label>,
     pub issues: Vec<Issue>,
 }
 
@@ -370,17 +372,19 @@ impl Trace {
     /// boxed / `#### N` answer is taken) with the fast rules of [`crate::equiv::equivalent`].
     pub fn label(&mut self, text: &str, reference: &str) {
         let reference = crate::answer::extract_reference(reference);
+        let verdict = |a: &Option<Answer>| match (a, &reference) {
+            (None, _) => Label::Incomplete,
+            (Some(_), None) => Label::Undecided,
+            (Some(a), Some(r)) => match crate::equiv::equivalent(a.span.slice(text), r) {
+                Some(true) => Label::Correct,
+                Some(false) => Label::Incorrect,
+                None => Label::Undecided,
+            },
+        };
         for s in &mut self.solutions {
-            s.label = Some(match (&s.answer, &reference) {
-                (None, _) => Label::Incomplete,
-                (Some(_), None) => Label::Undecided,
-                (Some(a), Some(r)) => match crate::equiv::equivalent(a.span.slice(text), r) {
-                    Some(true) => Label::Correct,
-                    Some(false) => Label::Incorrect,
-                    None => Label::Undecided,
-                },
-            });
+            s.label = Some(verdict(&s.answer));
         }
+        self.final_label = Some(verdict(&self.final_answer));
     }
 
     /// Index of the first solution labelled correct, if any.
@@ -401,6 +405,7 @@ impl Trace {
             solutions: Vec::new(),
             checks: Vec::new(),
             final_answer: None,
+            final_label: None,
             issues: vec![Issue { kind, span: all, message }],
         }
     }
@@ -433,6 +438,7 @@ pub fn parse(text: &str, problem: Option<&str>) -> Trace {
             solutions: Vec::new(),
             checks: Vec::new(),
             final_answer: None,
+            final_label: None,
             issues,
         };
     }
@@ -472,6 +478,7 @@ impl Trace {
                 .map(|c| Check { span: sp(c.span), kind: c.kind, section: c.section, cue: c.cue, solution: c.solution, answer: ans(&c.answer) })
                 .collect(),
             final_answer: ans(&self.final_answer),
+            final_label: self.final_label,
             issues: self.issues.iter().map(|i| Issue { kind: i.kind, span: sp(i.span), message: i.message.clone() }).collect(),
         }
     }
