@@ -219,7 +219,8 @@ pub fn prune(text: &str, trace: &Trace, opts: &Options) -> Pruned {
         first_correct: fc,
         final_answer: trace.final_answer.as_ref().map(|a| a.text.clone()),
     };
-    if fc.is_none() && p.reject_unsolvable && !opts.keep_unsolvable {
+    let solvable = fc.is_some() || trace.final_label == Some(Label::Correct);
+    if !solvable && p.reject_unsolvable && !opts.keep_unsolvable {
         return unchanged(Status::Unsolvable);
     }
     // Without a correct solution a main-path policy falls back to cutting repeats only.
@@ -535,12 +536,20 @@ mod tests {
     }
 
     #[test]
-    fn a_conclusion_with_the_answer_ends_the_main_path() {
+    fn a_conclusion_with_the_answer_makes_a_trace_solvable() {
         let t = "<think>\nWe need the product of 6 and 7.\n\nMultiplying, six sevens make forty-two.\n\n**Final Answer**\n\\boxed{42}\n</think>\n\n\\boxed{42}";
+        // no solution at all, a correct conclusion: solvable, nothing to cut
         let p = run(t, "42", "first-correct");
         assert_eq!(p.status, Status::Kept);
-        assert_eq!(p.first_correct, Some(0));
+        assert_eq!((p.first_correct, p.edits.len()), (None, 0));
         assert_eq!(run(t, "41", "first-correct").status, Status::Unsolvable);
+        // a solution that states no answer, then a conclusion that states the right one
+        let t2 = "<think>\nWe need 6 times 7.\n\nAlternatively, think of six sevens: seven, fourteen, and so on up to forty-two.\n\n**Final Answer**\n\\boxed{42}\n</think>\n\n\\boxed{42}";
+        let mut tr = crate::trace::parse(t2, None);
+        tr.label(t2, "42");
+        if !tr.solutions.is_empty() && tr.first_correct().is_none() {
+            assert_eq!(main_path_end(&tr), Some(tr.solutions.len() - 1));
+        }
     }
 
     #[test]
