@@ -311,8 +311,7 @@ impl MinHasher {
             let mut hashes = cell.borrow_mut();
             hashes.clear();
             self.for_each_shingle_hash(text, |h| hashes.push(h));
-            hashes.sort_unstable();
-            hashes.dedup();
+            dedup_hashes(&mut hashes);
             permute_min(&hashes, &self.a, &self.b, out);
         });
     }
@@ -349,6 +348,55 @@ impl MinHasher {
     pub fn jaccard_pairs<S: AsRef<str> + Sync>(&self, pairs: &[(S, S)], threads: usize) -> Vec<f64> {
         map_ordered(pairs, threads, |(a, b)| self.jaccard(a.as_ref(), b.as_ref()))
     }
+}
+
+/// Drops repeated hashes (order not kept) with an open-addressing set sized to the input,
+/// cheaper than sorting for the thousands of shingles of a trace.
+fn dedup_hashes(hashes: &mut Vec<u64>) {
+    if hashes.len() < 32 {
+        hashes.sort_unstable();
+        hashes.dedup();
+        return;
+    }
+    thread_local! {
+        static TABLE: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    TABLE.with(|cell| {
+        let mut table = cell.borrow_mut();
+        let cap = (hashes.len() * 2).next_power_of_two();
+        let mask = cap - 1;
+        table.clear();
+        table.resize(cap, 0);
+        // 0 marks an empty slot; a real 0 hash is kept aside
+        let mut zero = false;
+        let mut w = 0;
+        for r in 0..hashes.len() {
+            let h = hashes[r];
+            if h == 0 {
+                if !zero {
+                    zero = true;
+                    hashes[w] = 0;
+                    w += 1;
+                }
+                continue;
+            }
+            let mut i = (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & mask;
+            loop {
+                let slot = table[i];
+                if slot == 0 {
+                    table[i] = h;
+                    hashes[w] = h;
+                    w += 1;
+                    break;
+                }
+                if slot == h {
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+        }
+        hashes.truncate(w);
+    });
 }
 
 /// `out[j] = min(out[j], min over h of (a[j] * h + b[j]) >> 32)`: the MinHash inner loop,
