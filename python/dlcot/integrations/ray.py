@@ -543,3 +543,156 @@ def dedup_texts(
     if seen != len(texts):  # pragma: no cover - a Ray failure
         raise RuntimeError(f"the pipeline returned {seen} rows for {len(texts)} texts")
     return cluster, keep
+
+
+# --- pruning: the Pipeline over a dataset -----------------------------------------------------------
+
+
+class _PruneActor:
+    """The ``map_batches`` callable class: one Pipeline per actor, built on its first batch."""
+
+    def __init__(self, options: Any):
+        from dlcot.integrations.datasets import PruneBatch
+
+        self._fn = PruneBatch(options)
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        import pyarrow as pa
+
+        from dlcot.integrations.datasets import COLUMNS, _missing_column
+
+        o = self._fn.options
+        names = batch.column_names
+        for arg, name in (
+            ("response_column", o.response_column),
+            ("problem_column", o.problem_column),
+            ("answer_column", o.answer_column),
+            ("id_column", o.id_column),
+        ):
+            if name is not None and name not in names:
+                raise ValueError(_missing_column(arg, name, names))
+        n = batch.num_rows
+
+        def values(name: str | None) -> list:
+            return batch.column(name).to_pylist() if name is not None else [None] * n
+
+        ids = values(o.id_column) if o.id_column is not None else None
+        new = self._fn.columns(values(o.problem_column), values(o.response_column), values(o.answer_column), ids=ids)
+        types = {"dlcot_tokens_before": pa.int64(), "dlcot_tokens_after": pa.int64()}
+        drop = [c for c in COLUMNS if c in names]
+        out = batch.drop_columns(drop) if drop else batch
+        for name in COLUMNS:
+            out = out.append_column(name, pa.array(new[name], type=types.get(name, pa.string())))
+        return out
+
+
+def _actor_pool(ray: Any, concurrency: int | tuple[int, ...] | None) -> Any:
+    """``concurrency`` as the ``compute=`` of ``map_batches`` (its ``concurrency=`` is deprecated
+    since Ray 2.51): n actors, or an autoscaling pool of (min, max[, initial]) actors."""
+    if concurrency is None:
+        return None  # Ray's default for a callable class: an autoscaling pool
+    if isinstance(concurrency, int) and not isinstance(concurrency, bool) and concurrency >= 1:
+        return ray.data.ActorPoolStrategy(size=concurrency)
+    if (
+        isinstance(concurrency, tuple)
+        and len(concurrency) in (2, 3)
+        and all(isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in concurrency)
+        and concurrency[0] <= concurrency[1]
+    ):
+        if len(concurrency) == 2:
+            return ray.data.ActorPoolStrategy(min_size=concurrency[0], max_size=concurrency[1])
+        return ray.data.ActorPoolStrategy(
+            min_size=concurrency[0], max_size=concurrency[1], initial_size=concurrency[2]
+        )
+    raise ValueError(
+        f"invalid `concurrency`: an int >= 1 (actors) or a tuple (min, max[, initial]), got {concurrency!r}"
+    )
+
+
+def prune_dataset(
+    ds: ray.data.Dataset,
+    policy: str = "dlcot",
+    *,
+    problem_column: str | None = "problem",
+    response_column: str = "response",
+    answer_column: str | None = "answer",
+    id_column: str | None = None,
+    keep_unsolvable: bool = False,
+    threshold: float = 0.4,
+    tokenizer: Any = None,
+    format: str = "messages",
+    num_threads: int | None = 1,
+    symbolic: bool = True,
+    batch_size: int = 256,
+    concurrency: int | tuple[int, ...] | None = None,
+) -> ray.data.Dataset:
+    """Prunes every row of a Ray dataset with a :class:`dlcot.Pipeline` (lazily, like any map).
+
+    Adds the columns of :func:`dlcot.integrations.datasets.map_fn` (replaced if present):
+    ``dlcot_status``, ``dlcot_response``, ``dlcot_edits`` (JSON), ``dlcot_tokens_before``,
+    ``dlcot_tokens_after`` (int64, null without a tokenizer) and ``dlcot_sft`` (JSON, null unless
+    kept). Each row's values are those of ``Pipeline.process_batch`` on the same record,
+    whatever the blocks or actors.
+
+    Args:
+        ds: The rows.
+        policy, problem_column, response_column, answer_column, id_column, keep_unsolvable,
+            threshold, tokenizer, format, symbolic: As in
+            :func:`dlcot.integrations.datasets.map_fn` (a tokenizer path must exist on every
+            node). Without ``id_column`` the SFT record's id is null.
+        num_threads: Threads per actor for the Rust core and the tokenizer (default 1: Ray's
+            parallelism is the actors); each actor reserves that many CPUs.
+        batch_size: Rows per call.
+        concurrency: Actors: n, or ``(min, max)`` / ``(min, max, initial)`` for an autoscaling
+            pool (passed as ``compute=ray.data.ActorPoolStrategy(...)``); None: Ray's default
+            (an autoscaling pool). Each actor holds ``num_threads`` CPUs for as long as the
+            dataset runs: leave CPUs for the read and write tasks (a fixed pool that takes
+            every CPU of the cluster stalls a pipeline that reads files).
+
+    Returns:
+        The lazy dataset: ``map_batches`` over a callable class (``batch_format="pyarrow"``),
+        so each actor builds one Pipeline and keeps it for all its batches.
+    """
+    from dlcot.integrations.datasets import _options
+
+    options = _options(
+        policy,
+        problem_column=problem_column,
+        response_column=response_column,
+        answer_column=answer_column,
+        id_column=id_column,
+        keep_unsolvable=keep_unsolvable,
+        threshold=threshold,
+        tokenizer=tokenizer,
+        format=format,
+        num_threads=num_threads,
+        symbolic=symbolic,
+    )
+    if batch_size is None or batch_size < 1:
+        raise ValueError(f"invalid `batch_size`: must be at least 1, got {batch_size}")
+    ray = _import_ray()
+    compute = _actor_pool(ray, concurrency)
+    schema = ds.schema(fetch_if_missing=False)  # checked now when known, else in the actors
+    names = list(schema.names) if schema is not None else []
+    if names:
+        from dlcot.integrations.datasets import _missing_column
+
+        for arg, name in (
+            ("response_column", response_column),
+            ("problem_column", problem_column),
+            ("answer_column", answer_column),
+            ("id_column", id_column),
+        ):
+            if name is not None and name not in names:
+                raise ValueError(_missing_column(arg, name, names))
+    kw: dict[str, Any] = {}
+    if compute is not None:
+        kw["compute"] = compute
+    if num_threads is not None and num_threads > 1:
+        kw["num_cpus"] = num_threads
+    return ds.map_batches(
+        _PruneActor, batch_format="pyarrow", batch_size=batch_size, fn_constructor_kwargs={"options": options}, **kw
+    )
+
+
+__all__ += ["prune_dataset"]
