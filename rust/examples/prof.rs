@@ -35,6 +35,15 @@ fn main() {
         .filter(|v| v["response"].is_string())
         .map(|v| v["answer"].as_str().map(str::to_string))
         .collect();
+    let m = dlcot::minhash::MinHasher::new(128, 5, 0, dlcot::minhash::Unit::Word).expect("valid");
+    for _ in 0..3 {
+        let t = Instant::now();
+        std::hint::black_box(m.signatures(&texts, 1));
+        println!("signatures (128 perms, word 5-grams), 1 thread: {:.1} MB/s", mb / t.elapsed().as_secs_f64());
+    }
+    if std::env::var("PROF_ONLY_MINHASH").is_ok() {
+        return;
+    }
     let only = std::env::var("PROF_POLICY").ok();
     for name in ["none", "first-correct", "dlcot", "dedup-only"] {
         if only.as_deref().is_some_and(|o| o != name) {
