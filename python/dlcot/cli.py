@@ -624,14 +624,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         "id_field": args.id_field,
         "max_record_bytes": int(args.max_record_mb * 2**20),
     }
-    total = sum(os.path.getsize(p) for p in args.inputs)
     t0 = time.perf_counter()
     seen = {"bytes": 0}
-    with _RunProgress(not args.quiet, total) as progress:
+    with _Progress(not args.quiet, "run") as progress:
+        progress.start_file(", ".join(Path(p).name for p in args.inputs) + " (MB of responses)", None)
 
         def on_batch(consumed: int, kept: int, nbytes: int) -> None:
             seen["bytes"] += nbytes
-            progress.update(consumed, seen["bytes"])
+            progress.update(seen["bytes"], consumed)
 
         try:
             stats = pipe.run(
@@ -658,39 +658,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         " (sft.jsonl, edits.jsonl, rejects.jsonl, stats.json, report.html)"
     )
     return 0
-
-
-class _RunProgress:
-    """Records and MB/s of a run, on stderr, only on a terminal."""
-
-    def __init__(self, enabled: bool, total_bytes: int):
-        self.enabled = enabled and sys.stderr.isatty()
-        self.total = total_bytes
-        self._p = None
-
-    def __enter__(self) -> "_RunProgress":
-        if self.enabled:
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            self._p = Progress(
-                SpinnerColumn(),
-                TextColumn("[bold]run[/] {task.fields[records]:,} records, {task.fields[mb]:,.1f} MB ({task.fields[rate]:,.1f} MB/s, {task.fields[rps]:,.0f} records/s)"),
-                TimeElapsedColumn(),
-                console=_console(),
-            )
-            self._p.__enter__()
-            self._task = self._p.add_task("run", total=None, records=0, mb=0.0, rate=0.0, rps=0.0)
-        self._t0 = time.perf_counter()
-        return self
-
-    def update(self, records: int, nbytes: int) -> None:
-        if self._p is not None:
-            dt = max(time.perf_counter() - self._t0, 1e-9)
-            self._p.update(self._task, records=records, mb=nbytes / 1e6, rate=nbytes / 1e6 / dt, rps=records / dt)
-
-    def __exit__(self, *exc) -> None:
-        if self._p is not None:
-            self._p.__exit__(*exc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -946,7 +913,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dlcot",
-        description="Deconstruct long chain-of-thought traces: segment, verify, inspect, and (soon) prune them.",
+        description="Deconstruct long chain-of-thought traces: prune them into SFT data (run), segment, verify, inspect, deduplicate, decontaminate.",
     )
     p.add_argument("--version", action="version", version=f"dlcot {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
