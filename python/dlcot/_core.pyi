@@ -457,6 +457,7 @@ class Pruned:
     first_correct: int | None
     solution_leaders: list[int]
     check_leaders: list[int]
+    solution_spans: list[tuple[int, int]]
     final_answer: str | None
     chars_before: int
     chars_after: int

@@ -18,10 +18,8 @@ resumable runs.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
@@ -169,7 +167,7 @@ class Pipeline:
             before = flat[:n]
             recount = dict(zip(changed, flat[n : n + len(changed)]))
             after = [recount.get(i, before[i]) for i in range(n)]
-            effs = _efficiency(before, owners, flat[n + len(changed) :], outs)
+            effs = _efficiency(before, owners, flat[n + len(changed) :])
         else:
             before, after, effs = [None] * len(recs), [None] * len(recs), [{}] * len(recs)
         results = []
@@ -323,18 +321,18 @@ def _efficiency_parts(texts: Sequence[str], outs: Sequence[Pruned]) -> tuple[lis
     for i, (text, o) in enumerate(zip(texts, outs)):
         if not o.labels:
             continue
-        sols = parse(text).solutions
-        if o.first_correct is not None and o.first_correct < len(sols):
-            parts.append(text[: sols[o.first_correct].end])
+        spans = o.solution_spans
+        if o.first_correct is not None and o.first_correct < len(spans):
+            parts.append(text[: spans[o.first_correct][1]])
             owners.append((i, "to_first_correct"))
-        for k, s in enumerate(sols):
+        for k, (start, end) in enumerate(spans):
             if k < len(o.solution_leaders) and o.solution_leaders[k] == k:
-                parts.append(text[s.start : s.end])
+                parts.append(text[start:end])
                 owners.append((i, "distinct"))
     return parts, owners
 
 
-def _efficiency(before: Sequence[int], owners, counts: Sequence[int], outs: Sequence[Pruned]) -> list[dict]:
+def _efficiency(before: Sequence[int], owners, counts: Sequence[int]) -> list[dict]:
     """Per response: total tokens, tokens up to the end of the first correct solution (outcome
     efficiency's numerator) and tokens of distinct solutions (process efficiency's)."""
     effs: list[dict] = [{} for _ in before]
@@ -348,28 +346,3 @@ def _efficiency(before: Sequence[int], owners, counts: Sequence[int], outs: Sequ
         else:
             e["distinct_solution_tokens"] += c
     return effs
-
-
-def fingerprint(paths: Sequence[str]) -> list[dict]:
-    """Name, size and mtime of each input, to check a resumed run reads the same files."""
-    out = []
-    for p in paths:
-        st = os.stat(p)
-        out.append({"path": os.path.abspath(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns})
-    return out
-
-
-def options_hash(opts: dict) -> str:
-    return hashlib.sha256(json.dumps(opts, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def iter_results(pipeline: Pipeline, records: Iterable[Union[Record, dict]], batch_size: int = 512) -> Iterator[Result]:
-    """Streams results over any iterable of records, in batches."""
-    batch: list = []
-    for r in records:
-        batch.append(r)
-        if len(batch) >= batch_size:
-            yield from pipeline.process_batch(batch)
-            batch = []
-    if batch:
-        yield from pipeline.process_batch(batch)

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
-from dlcot.pipeline import Pipeline, fingerprint
+from dlcot.pipeline import Pipeline
 
 CHECKPOINT = "checkpoint.json"
 OUTPUTS = ("sft.jsonl", "edits.jsonl", "rejects.jsonl")
@@ -48,6 +47,15 @@ def _write_atomic(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def fingerprint(paths: Sequence[str]) -> list[dict]:
+    """Path, size and mtime of each input, to check a resumed run reads the same files."""
+    out = []
+    for p in paths:
+        st = os.stat(p)
+        out.append({"path": os.path.abspath(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+    return out
 
 
 def _items(paths: Sequence[str], reader_options: dict) -> Iterator[tuple[str, Any]]:

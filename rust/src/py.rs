@@ -1027,6 +1027,8 @@ pub struct Pruned {
     first_correct: Option<usize>,
     solution_leaders: Vec<usize>,
     check_leaders: Vec<usize>,
+    /// Each solution's span in the original text (`str` indices).
+    solution_spans: Vec<(usize, usize)>,
     final_answer: Option<String>,
     chars_before: usize,
     chars_after: usize,
@@ -1110,6 +1112,7 @@ fn prune_one(text: &str, problem: Option<&str>, reference: Option<&str>, labels:
             .collect(),
         text: p.text,
         labels: t.solutions.iter().map(|s| s.label.map(|l| l.as_str())).collect(),
+        solution_spans: t.solutions.iter().map(|s| (ix.char_of(s.span.start), ix.char_of(s.span.end))).collect(),
         first_correct: p.first_correct,
         solution_leaders: p.solution_leaders,
         check_leaders: p.check_leaders,
