@@ -1029,7 +1029,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _console().print(f"[red]error:[/] no such file: {escape(str(e.filename or e))}")
         return EXIT_FAILURE
     except KeyboardInterrupt:
-        _console().print("[yellow]interrupted[/]: outputs not written")
+        if args.command == "run":
+            _console().print(f"[yellow]interrupted[/]: the run in {args.output} is checkpointed; continue it with --resume")
+        else:
+            _console().print("[yellow]interrupted[/]: outputs not written")
         return 130
     except BrokenPipeError:
         return 0
