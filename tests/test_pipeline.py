@@ -275,3 +275,16 @@ def test_sigkill_then_resume_gives_the_same_bytes(tmp_path, big_input, seed):
     assert kills >= 1, "the run finished before any kill; the test proves nothing"
     for name in ("sft.jsonl", "edits.jsonl", "rejects.jsonl", "stats.json", "report.html"):
         assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+
+
+def test_parquet_format(tmp_path):
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "pq"
+    run("run", str(SAMPLE), "-o", str(out), "--format", "parquet", "--tokenizer", "none", "-q", "--compare-policies", "0")
+    table = pq.read_table(out / "sft.parquet")
+    rows = read_jsonl(out / "sft.jsonl")
+    assert table.column_names == ["id", "prompt", "completion", "answer"]
+    assert table.num_rows == len(rows) == json.loads((out / "stats.json").read_text())["records_out"]
+    assert table.column("completion").to_pylist() == [r["completion"] for r in rows]
+    assert all(c.startswith("<think>\n") for c in table.column("completion").to_pylist())
