@@ -296,7 +296,8 @@ class MinHasher:
 
     Text is lower-cased, LaTeX spacing (``\\,``, ``\\quad``, ``\\left``...) read as space and
     whitespace collapsed; ``unit="word"`` shingles runs of word characters and single symbols
-    (the regex ``\\w+|[^\\w\\s]``), ``unit="char"`` the characters. A text shorter than
+    (the regex ``\\w+|[^\\w\\s]``, with Rust's Unicode classes: combining vowel signs are word
+    characters, U+001C..U+001F are not spaces), ``unit="char"`` the characters. A text shorter than
     ``ngram`` units is one shingle; an empty text has the all-0xFFFFFFFF signature.
 
     >>> m = MinHasher(num_perm=128, ngram=5)

@@ -5,7 +5,9 @@
 //! `\right`, `\displaystyle`, `\textstyle`) read as whitespace, and whitespace runs collapsed.
 //! Word units are runs of word characters (alphanumeric or `_`) or single other non-space
 //! characters, so `x=2` and `x = 2` give the same tokens; this is the regex
-//! `\w+|[^\w\s]` over the normalised text (bench/ reproduces it in Python for the peers).
+//! `\w+|[^\w\s]` over the normalised text (bench/ reproduces it in Python for the peers), with
+//! Rust's Unicode classes: combining marks with the `Other_Alphabetic` property (Devanagari
+//! vowel signs) are word characters and U+001C..U+001F are not whitespace, unlike Python's `re`.
 //! Char units are the characters of the normalised text with whitespace runs as one space.
 //!
 //! A shingle is `ngram` consecutive units (a text shorter than that is one shingle; an empty
