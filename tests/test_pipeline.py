@@ -288,3 +288,14 @@ def test_parquet_format(tmp_path):
     assert table.num_rows == len(rows) == json.loads((out / "stats.json").read_text())["records_out"]
     assert table.column("completion").to_pylist() == [r["completion"] for r in rows]
     assert all(c.startswith("<think>\n") for c in table.column("completion").to_pylist())
+
+
+def test_resume_refuses_a_shortened_output(tmp_path):
+    out = tmp_path / "r"
+    run("run", str(SAMPLE), "-o", str(out), "--tokenizer", "none", "-q", "--compare-policies", "0")
+    ck = json.loads((out / "checkpoint.json").read_text())
+    ck["done"] = False
+    (out / "checkpoint.json").write_text(json.dumps(ck))
+    (out / "sft.jsonl").write_text("")
+    proc = run("run", str(SAMPLE), "-o", str(out), "--tokenizer", "none", "-q", "--compare-policies", "0", "--resume", check=False)
+    assert proc.returncode == 1 and b"shorter" in proc.stderr

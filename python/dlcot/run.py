@@ -121,6 +121,11 @@ def run(
         p = out / name
         if not p.exists():
             p.touch()
+        if p.stat().st_size < state["sizes"][name]:
+            raise RunError(
+                f"cannot resume in {out}: {name} is shorter ({p.stat().st_size:,} bytes) than the checkpoint says "
+                f"({state['sizes'][name]:,}); the directory was changed since; use --overwrite to start again"
+            )
         with open(p, "r+b") as f:
             f.truncate(state["sizes"][name])
         files[name] = open(p, "a", encoding="utf-8", newline="\n")
