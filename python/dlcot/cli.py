@@ -910,6 +910,18 @@ def cmd_show(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+def _add_batch_args(p: argparse.ArgumentParser, batch_size: int, what: str = "records per batch") -> None:
+    """--batch-size, --num-threads and -q, shared by the batch commands."""
+    p.add_argument("--batch-size", type=int, default=batch_size, help=f"{what} (default {batch_size})")
+    p.add_argument("--num-threads", type=_threads, default=None, help="threads (default: DLCOT_NUM_THREADS or all cores)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _add_output_args(p: argparse.ArgumentParser, rejects: str = "rejects JSONL path (default: OUT with .rejects.jsonl)") -> None:
+    p.add_argument("-o", "--output", required=True, help="output JSONL path, or - for stdout")
+    p.add_argument("--rejects", help=rejects)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dlcot",
@@ -920,21 +932,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("segment", help="write the structure of every trace as JSON lines")
     _add_input_args(s, many=True)
-    s.add_argument("-o", "--output", required=True, help="output JSONL path, or - for stdout")
-    s.add_argument("--rejects", help="rejects JSONL path (default: OUT with .rejects.jsonl)")
-    s.add_argument("--batch-size", type=int, default=512, help="records per Rust batch call (default 512)")
-    s.add_argument("--num-threads", type=_threads, default=None, help="threads (default: DLCOT_NUM_THREADS or all cores)")
-    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_output_args(s)
+    _add_batch_args(s, 512, "records per Rust batch call")
     s.set_defaults(func=cmd_segment)
 
     v = sub.add_parser("verify", help="label every record's final answer and every solution against its reference")
     _add_input_args(v, many=True)
-    v.add_argument("-o", "--output", required=True, help="output JSONL path, or - for stdout")
-    v.add_argument("--rejects", help="rejects JSONL path (default: OUT with .rejects.jsonl)")
+    _add_output_args(v)
     v.add_argument("--timeout", type=float, default=5.0, help="seconds per pair for the symbolic fallback (default 5)")
-    v.add_argument("--batch-size", type=int, default=512, help="records per batch (default 512)")
-    v.add_argument("--num-threads", type=_threads, default=None, help="threads (default: DLCOT_NUM_THREADS or all cores)")
-    v.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_batch_args(v, 512)
     v.set_defaults(func=cmd_verify)
 
     sh = sub.add_parser("show", help="print one trace with its structure marked")
@@ -955,20 +961,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--keep-unsolvable", action="store_true", help="keep traces with no correct solution (cutting repeats only)")
     r.add_argument("--threshold", type=float, default=0.4, help="similarity at which two solutions or checks are repeats (default 0.4)")
     r.add_argument("--format", default="messages", choices=("messages", "sharegpt", "prompt-completion", "parquet"), help="sft output format")
-    r.add_argument("--tokenizer", help="tokenizer.json for token counts (default: the bundled default if installed; 'none' for chars)")
+    r.add_argument("--tokenizer", help="tokenizer.json for token counts (default: the bundled DeepSeek-R1-Distill-Qwen tokenizer; 'none': sizes in chars)")
     r.add_argument("--no-symbolic", action="store_true", help="do not settle undecided labels with math-verify")
     r.add_argument("--resume", action="store_true", help="continue an interrupted run in OUTDIR")
     r.add_argument("--overwrite", action="store_true", help="start afresh even if OUTDIR holds a run")
     r.add_argument("--compare-policies", type=int, default=1000, metavar="N", help="measure every policy on the first N records for the report (0: skip)")
-    r.add_argument("--batch-size", type=int, default=512, help="records per batch and per checkpoint (default 512)")
-    r.add_argument("--num-threads", type=_threads, default=None, help="threads (default: DLCOT_NUM_THREADS or all cores)")
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_batch_args(r, 512, "records per batch and per checkpoint")
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("dedup", help="keep one record per cluster of near-duplicates (MinHash + LSH)")
     _add_input_args(d, many=True)
-    d.add_argument("-o", "--output", required=True, help="output JSONL path, or - for stdout")
-    d.add_argument("--rejects", help="rejects JSONL path, near-duplicates included (default: OUT with .rejects.jsonl)")
+    _add_output_args(d, "rejects JSONL path, near-duplicates included (default: OUT with .rejects.jsonl)")
     d.add_argument("--field", choices=("response", "problem"), default="response", help="what to compare (default response)")
     d.add_argument("--threshold", type=float, default=0.8, help="Jaccard similarity of shingle sets (default 0.8)")
     d.add_argument("--num-perm", type=int, default=128, help="MinHash permutations (default 128)")
@@ -976,17 +979,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--unit", choices=("word", "char"), default="word", help="shingle unit (default word)")
     d.add_argument("--seed", type=int, default=0, help="MinHash seed (default 0)")
     d.add_argument("--spill-dir", help="where signatures and band keys are spilled (default: next to OUT)")
-    d.add_argument("--batch-size", type=int, default=4096, help="records per Rust batch call (default 4096)")
-    d.add_argument("--num-threads", type=_threads, default=None, help="threads (default: DLCOT_NUM_THREADS or all cores)")
-    d.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_batch_args(d, 4096, "records per Rust batch call")
     d.set_defaults(func=cmd_dedup)
 
     dc = sub.add_parser("decontaminate", help="drop records whose problem contains a benchmark problem")
     _add_input_args(dc, many=True)
     dc.add_argument("--against", nargs="+", required=True, metavar="BENCH", help="benchmark files (JSONL/JSON/Parquet)")
     dc.add_argument("--against-field", metavar="PATH", help="benchmark text field (default: problem, question, prompt, ...)")
-    dc.add_argument("-o", "--output", required=True, help="output JSONL path, or - for stdout")
-    dc.add_argument("--rejects", help="rejects JSONL path, contaminated records included (default: OUT with .rejects.jsonl)")
+    _add_output_args(dc, "rejects JSONL path, contaminated records included (default: OUT with .rejects.jsonl)")
     dc.add_argument("--field", choices=("problem", "response"), default="problem", help="what to check (default problem)")
     dc.add_argument("--method", choices=("ngram", "minhash"), default="ngram", help="exact n-gram overlap (default) or MinHash")
     dc.add_argument("--ngram", type=int, default=13, help="n-gram length in words (default 13)")
@@ -995,9 +995,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dc.add_argument("--threshold", type=float, default=0.8, help="with --method minhash: Jaccard threshold (default 0.8)")
     dc.add_argument("--report", help="also write per-benchmark counts as JSON here")
-    dc.add_argument("--batch-size", type=int, default=4096, help="records per batch (default 4096)")
-    dc.add_argument("--num-threads", type=_threads, default=None, help="threads (default: DLCOT_NUM_THREADS or all cores)")
-    dc.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_batch_args(dc, 4096)
     dc.set_defaults(func=cmd_decontaminate)
 
     st = sub.add_parser("stats", help="corpus statistics")
