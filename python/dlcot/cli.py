@@ -20,6 +20,7 @@ output or in the rejects file with a reason, and the summary line says ``in = ou
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -165,6 +166,25 @@ class _AtomicWriter:
                 pass
 
 
+def _writers(args: argparse.Namespace) -> tuple["_AtomicWriter", "_AtomicWriter", str]:
+    """The output and rejects writers of a command (``-o``, ``--rejects``), and the rejects path."""
+    rej_path = _rejects_path(args.output, args.rejects)
+    return _AtomicWriter(args.output), _AtomicWriter(rej_path), rej_path
+
+
+@contextlib.contextmanager
+def _committed(*writers: "_AtomicWriter") -> Iterator[None]:
+    """Commits every writer when the block succeeds; aborts them all if it raises."""
+    try:
+        yield
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
+    for w in writers:
+        w.commit()
+
+
 def _rejects_path(out: str, explicit: str | None) -> str:
     if explicit:
         return explicit
@@ -233,14 +253,12 @@ def cmd_segment(args: argparse.Namespace) -> int:
     import dlcot
 
     console = _console()
-    out = _AtomicWriter(args.output)
-    rej_path = _rejects_path(args.output, args.rejects)
-    rej = _AtomicWriter(rej_path)
+    out, rej, rej_path = _writers(args)
     n_in = n_out = n_rej = 0
     nbytes = 0
     reasons: Counter = Counter()
     t0 = time.perf_counter()
-    try:
+    with _committed(out, rej):
         for records, rejects in _input_batches(args, rej, "segment"):
             reasons.update(r.reason for r in rejects)
             n_rej += len(rejects)
@@ -260,12 +278,6 @@ def cmd_segment(args: argparse.Namespace) -> int:
                 out.write(json.dumps(head, ensure_ascii=False)[:-1] + "," + s[1:] + "\n")
                 nbytes += len(r.response.encode("utf-8", "surrogatepass"))
             n_out += len(records)
-    except BaseException:
-        out.abort()
-        rej.abort()
-        raise
-    out.commit()
-    rej.commit()
     dt = time.perf_counter() - t0
     why = ", ".join(f"{k}: {v}" for k, v in reasons.most_common()) or "none"
     console.print(
@@ -285,14 +297,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     import dlcot
 
     console = _console()
-    out = _AtomicWriter(args.output)
-    rej_path = _rejects_path(args.output, args.rejects)
-    rej = _AtomicWriter(rej_path)
+    out, rej, rej_path = _writers(args)
     n_in = n_out = n_rej = 0
     outcome: Counter = Counter()
     paths: Counter = Counter()
     t0 = time.perf_counter()
-    try:
+    with _committed(out, rej):
         for records, rejects in _input_batches(args, rej, "verify"):
             n_rej += len(rejects)
             n_in += len(records) + len(rejects)
@@ -333,12 +343,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 outcome["correct" if correct else ("unknown" if correct is None else "incorrect")] += 1
                 paths[decided] += 1
             n_out += len(records)
-    except BaseException:
-        out.abort()
-        rej.abort()
-        raise
-    out.commit()
-    rej.commit()
     dt = time.perf_counter() - t0
     judged = outcome["correct"] + outcome["incorrect"]
     acc = f"{outcome['correct'] / judged:.1%}" if judged else "n/a"
@@ -382,65 +386,58 @@ def cmd_dedup(args: argparse.Namespace) -> int:
     spill_root = args.spill_dir or str(Path(args.output).parent if args.output != "-" else Path("."))
     Path(spill_root).mkdir(parents=True, exist_ok=True)
     spill = tempfile.mkdtemp(prefix="dlcot-dedup-", dir=spill_root)
-    out = _AtomicWriter(args.output)
-    rej_path = _rejects_path(args.output, args.rejects)
-    rej = _AtomicWriter(rej_path)
+    out, rej, rej_path = _writers(args)
     n_in = n_out = n_dup = n_missing = 0
     reasons: Counter = Counter()
     t0 = time.perf_counter()
-    try:
-        lsh = dlcot.LSH(threshold=args.threshold, num_perm=args.num_perm, spill_dir=spill)
-        # pass 1: hash the field of every record (in input order) into the spilled index
-        for records, rejects in _input_batches(args, rej, "dedup: hashing"):
-            reasons.update(r.reason for r in rejects)
-            n_in += len(records) + len(rejects)
-            texts = [t for t in (_field_of(r, args.field) for r in records) if t is not None]
-            if texts:
-                lsh.insert(hasher.signatures(texts, num_threads=args.num_threads), num_threads=args.num_threads)
-        cluster_id, keep = lsh.clusters(num_threads=args.num_threads)
-        del lsh
-        shutil.rmtree(spill, ignore_errors=True)
-        # ids of the kept record of every cluster that has duplicates (roots come first)
-        need = set(np.unique(cluster_id[~keep]).tolist())
-        kept_id: dict[int, str] = {}
-        j = 0  # index among records that have the field
-        for path, records, _ in _sourced_batches(args, None, "dedup: writing"):
-            for r in records:
-                text = _field_of(r, args.field)
-                if text is None:
-                    n_missing += 1
-                    out.write(json.dumps(_record_json(r), ensure_ascii=False) + "\n")
-                    n_out += 1
-                    continue
-                if keep[j]:
-                    if j in need:
-                        kept_id[j] = r.id
-                    out.write(json.dumps(_record_json(r), ensure_ascii=False) + "\n")
-                    n_out += 1
-                else:
-                    root = int(cluster_id[j])
-                    line = {
-                        "source": path,
-                        "index": r.index,
-                        "id": r.id,
-                        "generation": r.generation,
-                        "reason": "near-duplicate",
-                        "detail": f"{args.field} is a near-duplicate (Jaccard >= {args.threshold}) of record {kept_id[root]!r}",
-                        "duplicate_of": kept_id[root],
-                        "cluster": root,
-                        "record": _record_json(r),
-                    }
-                    rej.write(json.dumps(line, ensure_ascii=False) + "\n")
-                    n_dup += 1
-                j += 1
-    except BaseException:
-        out.abort()
-        rej.abort()
-        raise
-    finally:
-        shutil.rmtree(spill, ignore_errors=True)
-    out.commit()
-    rej.commit()
+    with _committed(out, rej):
+        try:
+            lsh = dlcot.LSH(threshold=args.threshold, num_perm=args.num_perm, spill_dir=spill)
+            # pass 1: hash the field of every record (in input order) into the spilled index
+            for records, rejects in _input_batches(args, rej, "dedup: hashing"):
+                reasons.update(r.reason for r in rejects)
+                n_in += len(records) + len(rejects)
+                texts = [t for t in (_field_of(r, args.field) for r in records) if t is not None]
+                if texts:
+                    lsh.insert(hasher.signatures(texts, num_threads=args.num_threads), num_threads=args.num_threads)
+            cluster_id, keep = lsh.clusters(num_threads=args.num_threads)
+            del lsh
+            shutil.rmtree(spill, ignore_errors=True)
+            # ids of the kept record of every cluster that has duplicates (roots come first)
+            need = set(np.unique(cluster_id[~keep]).tolist())
+            kept_id: dict[int, str] = {}
+            j = 0  # index among records that have the field
+            for path, records, _ in _sourced_batches(args, None, "dedup: writing"):
+                for r in records:
+                    text = _field_of(r, args.field)
+                    if text is None:
+                        n_missing += 1
+                        out.write(json.dumps(_record_json(r), ensure_ascii=False) + "\n")
+                        n_out += 1
+                        continue
+                    if keep[j]:
+                        if j in need:
+                            kept_id[j] = r.id
+                        out.write(json.dumps(_record_json(r), ensure_ascii=False) + "\n")
+                        n_out += 1
+                    else:
+                        root = int(cluster_id[j])
+                        line = {
+                            "source": path,
+                            "index": r.index,
+                            "id": r.id,
+                            "generation": r.generation,
+                            "reason": "near-duplicate",
+                            "detail": f"{args.field} is a near-duplicate (Jaccard >= {args.threshold}) of record {kept_id[root]!r}",
+                            "duplicate_of": kept_id[root],
+                            "cluster": root,
+                            "record": _record_json(r),
+                        }
+                        rej.write(json.dumps(line, ensure_ascii=False) + "\n")
+                        n_dup += 1
+                    j += 1
+        finally:
+            shutil.rmtree(spill, ignore_errors=True)
     dt = time.perf_counter() - t0
     if n_dup:
         reasons["near-duplicate"] = n_dup
@@ -502,15 +499,13 @@ def cmd_decontaminate(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         num_threads=args.num_threads,
     )
-    out = _AtomicWriter(args.output)
-    rej_path = _rejects_path(args.output, args.rejects)
-    rej = _AtomicWriter(rej_path)
+    out, rej, rej_path = _writers(args)
     n_in = n_out = n_hit = n_missing = 0
     reasons: Counter = Counter()
     per_bench: Counter = Counter()
     items_hit: set = set()
     t0 = time.perf_counter()
-    try:
+    with _committed(out, rej):
         for path, records, rejects in _sourced_batches(args, rej, "decontaminate"):
             reasons.update(r.reason for r in rejects)
             n_in += len(records) + len(rejects)
@@ -550,12 +545,6 @@ def cmd_decontaminate(args: argparse.Namespace) -> int:
                 n_hit += 1
                 per_bench[top["benchmark"]] += 1
                 items_hit.update((bench[m.index][0], bench[m.index][1]) for m in ms)
-    except BaseException:
-        out.abort()
-        rej.abort()
-        raise
-    out.commit()
-    rej.commit()
     dt = time.perf_counter() - t0
     if n_hit:
         reasons["contaminated"] = n_hit
