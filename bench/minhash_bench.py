@@ -42,7 +42,6 @@ import platform
 import random
 import re
 import statistics
-import subprocess
 import sys
 import time
 import unicodedata
@@ -55,6 +54,7 @@ from typing import Any
 import dlcot
 import numpy as np
 from dlcot import _core as core
+from _machine import commit as current_commit, cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "traces_normalised.jsonl"
@@ -909,25 +909,9 @@ def audit_dedup(jsonl: Path, rejects: Path, families: int = 12, seed: int = 0) -
 # ---------------------------------------------------------------------------- report
 
 
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-
-
 def machine() -> str:
-    cpu = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    commit = _git("rev-parse", "--short", "HEAD") or "unknown"
-    if _git("status", "--porcelain", "--", "rust", "python", "Cargo.toml", "pyproject.toml"):
-        commit += " (uncommitted changes in rust/ or python/)"
+    cpu = cpu_model()
+    commit = current_commit()
     try:
         from importlib.metadata import version
 

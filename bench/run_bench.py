@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from _machine import commit as current_commit, cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "traces_normalised.jsonl"
@@ -105,7 +105,7 @@ def main() -> None:
     lines = [
         "# `dlcot run` end to end",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; load at start "
+        f"Machine: {cpu_model()}, commit {current_commit()}, {os.cpu_count()} CPUs; load at start "
         f"{os.getloadavg()[0]:.1f}. Corpus: `{DATA.name}` ({DATA.stat().st_size / 1e6:.1f} MB, replicated).",
         "Command: `python bench/run_bench.py " + " ".join(sys.argv[1:]) + "`",
         "",

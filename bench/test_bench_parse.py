@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from functools import lru_cache
@@ -35,6 +34,7 @@ import dlcot
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import baseline  # noqa: E402
+from _machine import commit as current_commit, cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces_normalised.jsonl"
@@ -205,25 +205,9 @@ def test_dlcot_extract_answer_batch_one_thread(benchmark: Any, corpus: tuple) ->
 # ---------------------------------------------------------------------------- script mode
 
 
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-
-
 def machine() -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    commit = _git("rev-parse", "--short", "HEAD") or "unknown"
-    if _git("status", "--porcelain", "--", "rust", "python", "Cargo.toml", "pyproject.toml"):
-        commit += " (uncommitted changes in rust/ or python/)"
+    cpu = cpu_model()
+    commit = current_commit()
     return {
         "commit": commit,
         "cpu": cpu,

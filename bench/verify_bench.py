@@ -28,7 +28,6 @@ import math
 import platform
 import random
 import re
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -36,6 +35,7 @@ from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+from _machine import commit as current_commit, cpu_model
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -1375,12 +1375,7 @@ def _code(s: str, n: int = 160) -> str:
 
 
 def _env(dl: Any) -> str:
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        sha = "?"
+    sha = current_commit()
     try:
         from importlib.metadata import version
 
@@ -1388,14 +1383,7 @@ def _env(dl: Any) -> str:
     except Exception:  # noqa: BLE001
         mvv = "?"
     dlv = getattr(dl, "__version__", "?") if dl is not None else "missing"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return f"commit {sha}, dlcot {dlv}, math-verify {mvv}, Python {platform.python_version()}, {cpu}"
 
 
