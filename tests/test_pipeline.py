@@ -231,6 +231,13 @@ def big_input(tmp_path_factory, corpus):
     return path
 
 
+@pytest.fixture(autouse=True)
+def _checkpoint_every_batch(monkeypatch):
+    # checkpoints at every batch end (the default waits 0.5 s between them), so kills land
+    # between many checkpoints of these small runs
+    monkeypatch.setenv("DLCOT_CHECKPOINT_SECONDS", "0")
+
+
 def _cmd(src: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "dlcot.cli", "run", str(src), "-o", str(out), "-q", "--tokenizer", "none",
             "--batch-size", "16", "--compare-policies", "50", "--num-threads", "1", *extra]

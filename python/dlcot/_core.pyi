@@ -462,6 +462,9 @@ class Pruned:
     final_answer: str | None
     chars_before: int
     chars_after: int
+    assistant: str
+    """The SFT assistant turn of ``text``: ``<think>\\n{reasoning}\\n</think>``, then
+    ``\\n\\n{summary}`` when there is one (each part stripped as ``str.strip`` does)."""
 
 def prune(
     text: str,

@@ -71,6 +71,8 @@ import zlib
 from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
+from orjson import loads as _orjson_loads
+
 __all__ = [
     "LAYOUTS",
     "REJECT_REASONS",
@@ -500,6 +502,34 @@ def _describe_fields(record: dict, limit: int = 30) -> str:
     if len(record) > limit:
         out.append(f"... {len(record) - limit} more")
     return _printable(", ".join(out)) if out else "no fields"
+
+
+def _has_float(value: Any) -> bool:
+    """Whether a parsed JSON value holds a float anywhere (iterative: any depth)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is float:
+            return True
+        if t is dict:
+            stack.extend(v.values())
+        elif t is list:
+            stack.extend(v)
+    return False
+
+
+def _fast_loads(line: bytes) -> Any:
+    """``json.loads`` of a JSON line, parsed by orjson (several times faster); ``_MISSING`` when
+    the line needs the standard library's parser: anything orjson refuses (invalid UTF-8, NaN,
+    lone surrogate escapes, deep nesting: json.loads decides and explains), and any record
+    holding a float, since orjson reads integers beyond 64 bits as floats where json.loads keeps
+    them exact."""
+    try:
+        value = _orjson_loads(line)
+    except ValueError:
+        return _MISSING
+    return _MISSING if _has_float(value) else value
 
 
 def _raw_text(raw: Any) -> Optional[str]:
@@ -1284,6 +1314,10 @@ class RecordReader:
             if end > self._max:
                 yield Reject(index, None, "too-large",
                              f"line is longer than max_record_bytes={self._max}", _raw_text(line))
+                continue
+            value = _fast_loads(line)
+            if value is not _MISSING:
+                yield (index, value, line, end)
                 continue
             try:
                 text = line.decode("utf-8")

@@ -231,7 +231,7 @@ class Pipeline:
 
     def sft_record(self, result: Result) -> dict:
         """The SFT record of a kept result, in this pipeline's format."""
-        return sft_record(result.record, result.response, self.format)
+        return sft_record(result.record, result.response, self.format, result.pruned.assistant)
 
     def edit_record(self, result: Result) -> dict:
         """The ``edits.jsonl`` line of a result: every removed span, with its reason."""
@@ -296,10 +296,12 @@ def assistant_turn(response: str) -> str:
     return out + (f"\n\n{summary}" if summary else "")
 
 
-def sft_record(record: Record, response: str, fmt: str) -> dict:
-    """One SFT record of ``record`` with ``response`` as the assistant turn."""
+def sft_record(record: Record, response: str, fmt: str, assistant: Optional[str] = None) -> dict:
+    """One SFT record of ``record`` with ``response`` as the assistant turn (``assistant``: that
+    turn already built, as :attr:`Pruned.assistant` holds it)."""
     problem = record.problem or ""
-    assistant = assistant_turn(response)
+    if assistant is None:
+        assistant = assistant_turn(response)
     if fmt == "messages":
         return {
             "id": record.id,

@@ -215,11 +215,11 @@ def _plot_sizes(plot: dict, unit: str) -> bytes:
     # outline stays visible over (or under) the filled bars
     if before:
         med = medians["before"]
-        ax.hist(before, bins=bins, histtype="step", color=C_BEFORE, linewidth=1.4, label=f"before (median {med:,.0f})")
+        ax.hist(np.asarray(before), bins=bins, histtype="step", color=C_BEFORE, linewidth=1.4, label=f"before (median {med:,.0f})")
         ax.axvline(max(med, lo) if log else med, color=C_BEFORE, linestyle="--", linewidth=1.2)
     if after:
         med = medians["after"]
-        ax.hist(after, bins=bins, color=C_AFTER, alpha=0.55, label=f"after (median {med:,.0f})")
+        ax.hist(np.asarray(after), bins=bins, color=C_AFTER, alpha=0.55, label=f"after (median {med:,.0f})")
         ax.axvline(max(med, lo) if log else med, color=C_AFTER, linestyle=":", linewidth=1.6)
     ax.yaxis.set_major_locator(_max_ticks(6))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
@@ -242,7 +242,7 @@ def _plot_reduction(plot: dict) -> bytes:
         _empty(ax, "no kept records")
         return _png(fig)
     pct = [100 * r for r in red]
-    counts, _, bars = ax.hist(pct, bins=np.linspace(0, 100, 21), color=C_MAIN, alpha=0.8, edgecolor="white", linewidth=0.8)
+    counts, _, bars = ax.hist(np.asarray(pct), bins=np.linspace(0, 100, 21), color=C_MAIN, alpha=0.8, edgecolor="white", linewidth=0.8)
     ax.bar_label(bars, labels=[f"{int(c):,}" if c else "" for c in counts], padding=2, fontsize=8, zorder=5,
                  bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
     mean = sum(pct) / len(pct)
@@ -250,7 +250,7 @@ def _plot_reduction(plot: dict) -> bytes:
     ax.axvline(mean, color=C_ALT, linestyle="--", linewidth=1.4, label=f"mean {mean:.1f}%", zorder=1.5)
     ax.axvline(med, color="#2ca02c", linestyle=":", linewidth=1.6, label=f"median {med:.1f}%", zorder=1.5)
     unchanged = sum(1 for r in red if r == 0)
-    ax.plot([], [], " ", label=f"{unchanged:,} of {len(red):,} unchanged (0%)")
+    ax.plot([], [], " ", label=f"{unchanged:,} of {len(red):,} not cut at all")
     ax.set_xlim(0, 100)
     ax.set_ylim(0, max(counts) * 1.15)
     ax.yaxis.set_major_locator(_max_ticks(6))

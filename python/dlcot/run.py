@@ -21,31 +21,50 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from array import array
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
+
+import orjson
 
 from dlcot.pipeline import Pipeline
 
 CHECKPOINT = "checkpoint.json"
 OUTPUTS = ("sft.jsonl", "edits.jsonl", "rejects.jsonl")
 CHECKPOINT_VERSION = 1
+#: Seconds between checkpoints (at batch ends; a rename costs milliseconds on a busy disk).
+#: A killed run redoes at most this much work on --resume. DLCOT_CHECKPOINT_SECONDS overrides.
+CHECKPOINT_SECONDS = float(os.environ.get("DLCOT_CHECKPOINT_SECONDS", "0.5"))
 
 
 class RunError(RuntimeError):
     """A run directory cannot be used as asked (an earlier run there, a changed input, ...)."""
 
 
-def _dump(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+def _dump(obj: Any) -> bytes:
+    """One JSON line: compact, non-ASCII kept (orjson; byte-identical to ``json.dumps(obj,
+    ensure_ascii=False, separators=(",", ":"))``). Text orjson refuses (a lone surrogate from a
+    ``\\ud800`` escape) is written ASCII-escaped, still valid JSON and UTF-8."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        return (json.dumps(obj, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, text: str, *, sync: bool = True) -> None:
+    """Write-then-rename: a reader (or a resumed run) sees the old file or the new one, never
+    a torn one. ``sync=False`` skips the fsync, for the per-batch checkpoints: a killed process
+    leaves the kernel's page cache intact, so the rename alone is enough there (the outputs the
+    checkpoint describes are not fsynced either; after a power loss a resume finds them short
+    and refuses, it does not trust them)."""
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8", newline="\n") as f:
         f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -128,14 +147,20 @@ def run(
             )
         with open(p, "r+b") as f:
             f.truncate(state["sizes"][name])
-        files[name] = open(p, "a", encoding="utf-8", newline="\n")
+        files[name] = open(p, "ab")
+    _warm_report_imports()
+    acc = Stats(pipeline)
+    if state["consumed"]:  # a resumed or finished run: what is already written counts too
+        acc.read(out)
     try:
         if not state["done"]:
-            _process(pipeline, paths, reader_options, batch_size, state, files, ck_path, on_batch, Record)
+            _process(pipeline, paths, reader_options, batch_size, state, files, ck_path, on_batch, Record, acc)
     finally:
         for f in files.values():
             f.close()
-    stats, plot = compute_stats(out, pipeline, paths, reader_options, compare_policies)
+    stats, plot = acc.finish()
+    if compare_policies:
+        stats["policies"] = compare(pipeline, paths, reader_options, compare_policies)
     _write_atomic(out / "stats.json", json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
     from dlcot.report import write_report
 
@@ -145,31 +170,37 @@ def run(
     return stats
 
 
-def _process(pipeline, paths, reader_options, batch_size, state, files, ck_path, on_batch, Record) -> None:
-    skip = state["consumed"]
-    consumed = 0
-    batch: list = []
-    nbytes = 0
+def _process(pipeline, paths, reader_options, batch_size, state, files, ck_path, on_batch, Record, acc) -> None:
+    """Reads, prunes and writes batch by batch. Two batches are in flight: while the Rust core
+    prunes one (in a worker thread, the GIL released), the main thread reads the next and
+    writes the previous; outputs and checkpoints are written in input order, as before."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    def flush_batch() -> None:
-        nonlocal batch, nbytes
-        records = [(p, it) for p, it in batch if isinstance(it, Record)]
-        results = pipeline.process_batch([it for _, it in records]) if records else []
-        res_iter = iter(results)
+    skip = state["consumed"]
+    policy = pipeline.policy
+    last_checkpoint = [time.monotonic()]
+
+    def finish(batch: list, nbytes: int, future) -> None:
+        results = iter(future.result() if future is not None else ())
+        sft: list[bytes] = []
+        edits: list[bytes] = []
+        rejects: list[bytes] = []
         kept = 0
         for path, it in batch:
             if not isinstance(it, Record):
-                files["rejects.jsonl"].write(
-                    _dump({"source": path, "index": it.index, "id": it.id, "reason": it.reason, "detail": it.detail, "raw": it.raw}) + "\n"
-                )
+                acc.add_reject(it.reason)
+                rejects.append(_dump({"source": path, "index": it.index, "id": it.id, "reason": it.reason, "detail": it.detail, "raw": it.raw}))
                 continue
-            res = next(res_iter)
-            files["edits.jsonl"].write(_dump(pipeline.edit_record(res)) + "\n")
+            res = next(results)
+            e = pipeline.edit_record(res)
+            acc.add_edit(e)
+            edits.append(_dump(e))
             if res.status == "kept":
-                files["sft.jsonl"].write(_dump(pipeline.sft_record(res)) + "\n")
+                sft.append(_dump(pipeline.sft_record(res)))
                 kept += 1
             else:
-                files["rejects.jsonl"].write(
+                acc.add_reject(res.status)
+                rejects.append(
                     _dump(
                         {
                             "source": path,
@@ -177,35 +208,77 @@ def _process(pipeline, paths, reader_options, batch_size, state, files, ck_path,
                             "id": it.id,
                             "generation": it.generation,
                             "reason": res.status,
-                            "detail": _reject_detail(res.status, pipeline.policy),
+                            "detail": _reject_detail(res.status, policy),
                             "record": {"id": it.id, "problem": it.problem, "response": it.response, "answer": it.answer},
                         }
                     )
-                    + "\n"
                 )
-        for f in files.values():
+        for name, lines in (("sft.jsonl", sft), ("edits.jsonl", edits), ("rejects.jsonl", rejects)):
+            f = files[name]
+            f.write(b"".join(lines))
             f.flush()
         state["consumed"] += len(batch)
-        state["sizes"] = {name: os.path.getsize(f.name) for name, f in files.items()}
-        _write_atomic(ck_path, json.dumps(state, indent=1) + "\n")
+        state["sizes"] = {name: f.tell() for name, f in files.items()}
+        now = time.monotonic()
+        if now - last_checkpoint[0] >= CHECKPOINT_SECONDS:
+            _write_atomic(ck_path, json.dumps(state, indent=1) + "\n", sync=False)
+            last_checkpoint[0] = now
         if on_batch is not None:
             on_batch(state["consumed"], kept, nbytes)
-        batch = []
-        nbytes = 0
 
-    for path, item in _items(paths, reader_options):
-        consumed += 1
-        if consumed <= skip:
-            continue
-        batch.append((path, item))
-        if isinstance(item, Record):
-            nbytes += len(item.response)
-        if len(batch) >= state["batch_size"]:
-            flush_batch()
-    if batch:
-        flush_batch()
+    def batches() -> Iterator[tuple[list, int]]:
+        batch: list = []
+        nbytes = 0
+        consumed = 0
+        for path, item in _items(paths, reader_options):
+            consumed += 1
+            if consumed <= skip:
+                continue
+            batch.append((path, item))
+            if isinstance(item, Record):
+                nbytes += len(item.response)
+            if len(batch) >= state["batch_size"]:
+                yield batch, nbytes
+                batch, nbytes = [], 0
+        if batch:
+            yield batch, nbytes
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="dlcot-prune")
+    pending = None
+    try:
+        for batch, nbytes in batches():
+            records = [it for _, it in batch if isinstance(it, Record)]
+            future = pool.submit(pipeline.process_batch, records) if records else None
+            if pending is not None:
+                finish(*pending)
+            pending = (batch, nbytes, future)
+        if pending is not None:
+            finish(*pending)
+    except BaseException:
+        # Ctrl-C or an error: record what is fully written (state is updated only after a
+        # batch's lines are all out), so --resume redoes nothing that is already there
+        pool.shutdown(wait=True, cancel_futures=True)
+        _write_atomic(ck_path, json.dumps(state, indent=1) + "\n")
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     state["done"] = True
     _write_atomic(ck_path, json.dumps(state, indent=1) + "\n")
+
+
+def _warm_report_imports() -> None:
+    """Imports matplotlib (about 0.4 s) in a background thread while the batches run: the Rust
+    core releases the GIL, so the import overlaps the work instead of adding to it."""
+    import threading
+
+    def load() -> None:
+        try:
+            import matplotlib.backends.backend_agg  # noqa: F401
+            import matplotlib.figure  # noqa: F401
+        except Exception:  # the report says what is missing when it is written
+            pass
+
+    threading.Thread(target=load, name="dlcot-import", daemon=True).start()
 
 
 def _reject_detail(status: str, policy: str) -> str:
@@ -228,93 +301,112 @@ def _to_parquet(src: Path, dst: Path) -> None:
 # ---- stats ----------------------------------------------------------------------------------
 
 
-def _quantiles(values: list, qs=(0.5, 0.9, 0.99)) -> dict:
-    if not values:
+def _quantiles(values, qs=(0.5, 0.9, 0.99)) -> dict:
+    if not len(values):
         return {}
     v = sorted(values)
     return {f"p{int(q * 100)}": v[min(len(v) - 1, int(q * len(v)))] for q in qs} | {"mean": sum(v) / len(v), "max": v[-1]}
 
 
-def compute_stats(out: Path, pipeline: Pipeline, paths, reader_options, compare_policies: int) -> tuple[dict, dict]:
-    """Aggregates ``edits.jsonl`` and ``rejects.jsonl`` of a finished run: (stats, per-record
-    values for the report's plots)."""
-    n_in = n_kept = 0
-    rejected: Counter = Counter()
-    unit = "tokens" if pipeline.tokens is not None else "chars"
-    before_kept = after_kept = 0
-    per_record: dict[str, list] = {"before": [], "after": [], "reduction": [], "solutions": [], "checks": [], "first_correct": []}
-    removed_by_reason: Counter = Counter()
-    removed_chars_by_reason: Counter = Counter()
-    removed_by_kind: Counter = Counter()
-    fallbacks = 0
-    outcome, process = [], []
-    with open(out / "edits.jsonl", encoding="utf-8") as f:
-        for line in f:
-            e = json.loads(line)
-            per_record["solutions"].append(e["solutions"])
-            per_record["checks"].append(e["checks"])
-            if e["first_correct"] is not None:
-                per_record["first_correct"].append(e["first_correct"])
-            eff = e.get("efficiency") or {}
-            if eff.get("tokens"):
-                if "tokens_to_first_correct" in eff:
-                    outcome.append(eff["tokens_to_first_correct"] / eff["tokens"])
-                elif e["status"] != "no-reference":
-                    outcome.append(0.0)
-                process.append(min(1.0, eff.get("distinct_solution_tokens", 0) / eff["tokens"]))
-            if e["status"] != "kept":
-                continue
-            n_kept += 1
-            fallbacks += bool(e["fallback"])
-            b = e["tokens_before"] if unit == "tokens" else e["chars_before"]
-            a = e["tokens_after"] if unit == "tokens" else e["chars_after"]
-            before_kept += b
-            after_kept += a
-            per_record["before"].append(b)
-            per_record["after"].append(a)
-            per_record["reduction"].append(1 - a / b if b else 0.0)
-            for ed in e["edits"]:
-                reason = ed["reason"].split(":")[0]
-                removed_by_reason[reason] += 1
-                removed_chars_by_reason[reason] += ed["end"] - ed["start"]
-                removed_by_kind[ed["kind"]] += 1
-    with open(out / "rejects.jsonl", encoding="utf-8") as f:
-        for line in f:
-            rejected[json.loads(line)["reason"]] += 1
-    n_in = n_kept + sum(rejected.values())
-    stats = {
-        "policy": pipeline.policy,
-        "options": pipeline.options(),
-        "unit": unit,
-        "records_in": n_in,
-        "records_out": n_kept,
-        "rejected": dict(sorted(rejected.items())),
-        "answer_changed_fallbacks": fallbacks,
-        f"{unit}_before": before_kept,
-        f"{unit}_after": after_kept,
-        "reduction": (1 - after_kept / before_kept) if before_kept else 0.0,
-        "per_record": {
-            f"{unit}_before": _quantiles(per_record["before"]),
-            f"{unit}_after": _quantiles(per_record["after"]),
-            "reduction": _quantiles(per_record["reduction"]),
-            "solutions": _quantiles(per_record["solutions"]),
-            "checks": _quantiles(per_record["checks"]),
-            "first_correct": _quantiles(per_record["first_correct"]),
-        },
-        "first_correct_histogram": dict(sorted(Counter(min(x, 10) for x in per_record["first_correct"]).items())),
-        "solutions_histogram": dict(sorted(Counter(min(x, 20) for x in per_record["solutions"]).items())),
-        "removed_parts_by_reason": dict(removed_by_reason.most_common()),
-        "removed_chars_by_reason": dict(removed_chars_by_reason.most_common()),
-        "removed_parts_by_kind": dict(removed_by_kind.most_common()),
-        "outcome_efficiency": sum(outcome) / len(outcome) if outcome else None,
-        "process_efficiency": sum(process) / len(process) if process else None,
-        "efficiency_records": len(outcome),
-        "_hist": {k: per_record[k] for k in ("before", "after", "reduction")},
-    }
-    if compare_policies:
-        stats["policies"] = compare(pipeline, paths, reader_options, compare_policies)
-    plot = stats.pop("_hist")
-    return stats, plot
+class Stats:
+    """The run's statistics, accumulated record by record from the ``edits.jsonl`` lines and
+    the reject reasons as they are written (or read back from a run directory), so a resumed
+    run reports exactly what an uninterrupted one does. Per-record values are kept in compact
+    arrays (8 bytes each) for the quantiles and the report's histograms."""
+
+    def __init__(self, pipeline: Pipeline):
+        self.pipeline = pipeline
+        self.unit = "tokens" if pipeline.tokens is not None else "chars"
+        self.n_kept = 0
+        self.rejected: Counter = Counter()
+        self.before_kept = self.after_kept = 0
+        self.per_record = {k: array("q") for k in ("before", "after", "solutions", "checks", "first_correct")}
+        self.reduction = array("d")
+        self.removed_by_reason: Counter = Counter()
+        self.removed_chars_by_reason: Counter = Counter()
+        self.removed_by_kind: Counter = Counter()
+        self.fallbacks = 0
+        self.outcome_sum = self.process_sum = 0.0
+        self.outcome_n = self.process_n = 0
+
+    def add_reject(self, reason: str) -> None:
+        self.rejected[reason] += 1
+
+    def add_edit(self, e: dict) -> None:
+        pr = self.per_record
+        pr["solutions"].append(e["solutions"])
+        pr["checks"].append(e["checks"])
+        if e["first_correct"] is not None:
+            pr["first_correct"].append(e["first_correct"])
+        eff = e.get("efficiency") or {}
+        if eff.get("tokens"):
+            if "tokens_to_first_correct" in eff:
+                self.outcome_sum += eff["tokens_to_first_correct"] / eff["tokens"]
+                self.outcome_n += 1
+            elif e["status"] != "no-reference":
+                self.outcome_n += 1
+            self.process_sum += min(1.0, eff.get("distinct_solution_tokens", 0) / eff["tokens"])
+            self.process_n += 1
+        if e["status"] != "kept":
+            return
+        self.n_kept += 1
+        self.fallbacks += bool(e["fallback"])
+        tokens = self.unit == "tokens"
+        b = e["tokens_before"] if tokens else e["chars_before"]
+        a = e["tokens_after"] if tokens else e["chars_after"]
+        self.before_kept += b
+        self.after_kept += a
+        pr["before"].append(b)
+        pr["after"].append(a)
+        self.reduction.append(1 - a / b if b else 0.0)
+        for ed in e["edits"]:
+            reason = ed["reason"].split(":")[0]
+            self.removed_by_reason[reason] += 1
+            self.removed_chars_by_reason[reason] += ed["end"] - ed["start"]
+            self.removed_by_kind[ed["kind"]] += 1
+
+    def read(self, out: Path) -> None:
+        """Adds what a run directory's ``edits.jsonl`` and ``rejects.jsonl`` hold."""
+        with open(out / "edits.jsonl", "rb") as f:
+            for line in f:
+                self.add_edit(orjson.loads(line))
+        with open(out / "rejects.jsonl", "rb") as f:
+            for line in f:
+                self.add_reject(orjson.loads(line)["reason"])
+
+    def finish(self) -> tuple[dict, dict]:
+        """(stats, per-record values for the report's plots)."""
+        unit, pr = self.unit, self.per_record
+        n_in = self.n_kept + sum(self.rejected.values())
+        stats = {
+            "policy": self.pipeline.policy,
+            "options": self.pipeline.options(),
+            "unit": unit,
+            "records_in": n_in,
+            "records_out": self.n_kept,
+            "rejected": dict(sorted(self.rejected.items())),
+            "answer_changed_fallbacks": self.fallbacks,
+            f"{unit}_before": self.before_kept,
+            f"{unit}_after": self.after_kept,
+            "reduction": (1 - self.after_kept / self.before_kept) if self.before_kept else 0.0,
+            "per_record": {
+                f"{unit}_before": _quantiles(pr["before"]),
+                f"{unit}_after": _quantiles(pr["after"]),
+                "reduction": _quantiles(self.reduction),
+                "solutions": _quantiles(pr["solutions"]),
+                "checks": _quantiles(pr["checks"]),
+                "first_correct": _quantiles(pr["first_correct"]),
+            },
+            "first_correct_histogram": dict(sorted(Counter(min(x, 10) for x in pr["first_correct"]).items())),
+            "solutions_histogram": dict(sorted(Counter(min(x, 20) for x in pr["solutions"]).items())),
+            "removed_parts_by_reason": dict(self.removed_by_reason.most_common()),
+            "removed_chars_by_reason": dict(self.removed_chars_by_reason.most_common()),
+            "removed_parts_by_kind": dict(self.removed_by_kind.most_common()),
+            "outcome_efficiency": self.outcome_sum / self.outcome_n if self.outcome_n else None,
+            "process_efficiency": self.process_sum / self.process_n if self.process_n else None,
+            "efficiency_records": self.outcome_n,
+        }
+        return stats, {"before": pr["before"], "after": pr["after"], "reduction": self.reduction}
 
 
 def compare(pipeline: Pipeline, paths, reader_options, limit: int) -> dict:

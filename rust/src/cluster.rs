@@ -12,6 +12,9 @@
 //! every member is itself similar to its leader (the "redundant-of" a pruning policy cites), which
 //! single-linkage would not guarantee.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
 use crate::minhash::{jaccard_sorted, units, MinHasher, Unit};
 
 /// The whitespace rapidfuzz splits tokens on: Python's `str.isspace` without U+0085 and
@@ -143,7 +146,10 @@ impl Similarity {
         if a.words == 0 || b.words == 0 {
             return if a.words == b.words { 1.0 } else { 0.0 };
         }
-        let j = jaccard_sorted(&a.shingles, &b.shingles);
+        let (mut x, mut y) = (a.shingles.clone(), b.shingles.clone());
+        x.sort_unstable();
+        y.sort_unstable();
+        let j = jaccard_sorted(&x, &y);
         if a.words < self.short && b.words < self.short {
             j.max(token_set_ratio(&a.joined, &b.joined) / 100.0)
         } else {
@@ -151,42 +157,90 @@ impl Similarity {
         }
     }
 
-    /// Whether `score(a, b) >= threshold`, skipping the exact score when the set sizes alone
-    /// rule it out (Jaccard <= smaller / larger).
-    fn at_least(&self, a: &Prepared, b: &Prepared, threshold: f64) -> Option<f64> {
-        let both_short = a.words < self.short && b.words < self.short;
-        if !both_short && a.words > 0 && b.words > 0 {
-            let (x, y) = (a.shingles.len() as f64, b.shingles.len() as f64);
-            if x.min(y) / x.max(y) < threshold {
-                return None;
-            }
-        }
-        let s = self.score(a, b);
-        (s >= threshold).then_some(s)
-    }
-
     /// Leader clustering of `texts` in order: each part's leader index and its similarity to
     /// the leader (1.0 for leaders).
+    ///
+    /// The shingle overlap of a part with every leader comes from one pass over an inverted
+    /// index (shingle -> leaders holding it), so a trace of many distinct parts costs about its
+    /// number of shingles, not parts x leaders merges of sorted sets. Scores are exact and the
+    /// same as [`Similarity::score`].
     pub fn cluster(&self, texts: &[&str], threshold: f64) -> (Vec<usize>, Vec<f64>) {
         let prepared: Vec<Prepared> = texts.iter().map(|t| self.prepare(t)).collect();
         let mut leaders: Vec<usize> = Vec::new();
+        // postings as linked lists in one arena: head[shingle] -> (leader, next) entries
+        let total: usize = prepared.iter().map(|p| p.shingles.len()).sum();
+        let mut head: HashMap<u64, u32, BuildHasherDefault<IdHasher>> = HashMap::with_capacity_and_hasher(total, Default::default());
+        let mut arena: Vec<(u32, u32)> = Vec::with_capacity(total);
+        let mut counts: Vec<u32> = Vec::new();
         let mut of = Vec::with_capacity(texts.len());
         let mut scores = Vec::with_capacity(texts.len());
         for (i, p) in prepared.iter().enumerate() {
-            let hit = leaders.iter().find_map(|&l| self.at_least(p, &prepared[l], threshold).map(|s| (l, s)));
+            for h in &p.shingles {
+                let mut at = head.get(h).copied().unwrap_or(u32::MAX);
+                while at != u32::MAX {
+                    let (k, next) = arena[at as usize];
+                    counts[k as usize] += 1;
+                    at = next;
+                }
+            }
+            let mut hit = None;
+            for (k, &l) in leaders.iter().enumerate() {
+                let q = &prepared[l];
+                let s = if p.words == 0 || q.words == 0 {
+                    if p.words == q.words { 1.0 } else { 0.0 }
+                } else {
+                    let inter = counts[k] as usize;
+                    let j = inter as f64 / (p.shingles.len() + q.shingles.len() - inter) as f64;
+                    if p.words < self.short && q.words < self.short {
+                        j.max(token_set_ratio(&p.joined, &q.joined) / 100.0)
+                    } else {
+                        j
+                    }
+                };
+                if s >= threshold {
+                    hit = Some((l, s));
+                    break;
+                }
+            }
+            counts.iter_mut().for_each(|c| *c = 0);
             match hit {
                 Some((l, s)) => {
                     of.push(l);
                     scores.push(s);
                 }
                 None => {
+                    let k = leaders.len() as u32;
+                    for &h in &p.shingles {
+                        let slot = head.entry(h).or_insert(u32::MAX);
+                        arena.push((k, *slot));
+                        *slot = (arena.len() - 1) as u32;
+                    }
                     leaders.push(i);
+                    counts.push(0);
                     of.push(i);
                     scores.push(1.0);
                 }
             }
         }
         (of, scores)
+    }
+}
+
+/// Shingle hashes are already mixed 64-bit values: hash them as themselves.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x;
     }
 }
 

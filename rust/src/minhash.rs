@@ -329,13 +329,13 @@ impl MinHasher {
     }
 
     /// The distinct shingle hashes of `text`, sorted, and the number of units it has.
+    /// The distinct shingle hashes of `text` (in no particular order) and its number of units.
     pub fn shingle_set_and_units(&self, text: &str) -> (Vec<u64>, usize) {
         let mut v = Vec::new();
         self.for_each_shingle_hash(text, |h| v.push(h));
         // windows = units - ngram + 1, or one shingle for a shorter non-empty text
         let units = if v.len() > 1 { v.len() + self.ngram - 1 } else { units(text, self.unit).len() };
-        v.sort_unstable();
-        v.dedup();
+        dedup_hashes(&mut v);
         (v, units)
     }
 

@@ -192,6 +192,32 @@ pub struct Pruned {
     pub first_correct: Option<usize>,
     /// Final answer of the pruned text (equal to the original's when status is Kept).
     pub final_answer: Option<String>,
+    /// Reasoning and summary of `text` (byte spans), for the SFT assistant turn.
+    pub reasoning: Span,
+    pub summary: Span,
+}
+
+/// Python's `str.isspace`, for stripping exactly as Python's `str.strip()` does.
+pub fn py_space(c: char) -> bool {
+    matches!(c, '\t'..='\r' | '\u{1c}'..='\u{20}' | '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}')
+}
+
+impl Pruned {
+    /// The SFT assistant turn: `<think>\n{reasoning}\n</think>` plus `\n\n{summary}` when there
+    /// is one, each part stripped of surrounding whitespace (as Python's `str.strip`).
+    pub fn assistant_turn(&self) -> String {
+        let r = self.text[self.reasoning.start..self.reasoning.end].trim_matches(py_space);
+        let s = self.text[self.summary.start..self.summary.end].trim_matches(py_space);
+        let mut out = String::with_capacity(r.len() + s.len() + 24);
+        out.push_str("<think>\n");
+        out.push_str(r);
+        out.push_str("\n</think>");
+        if !s.is_empty() {
+            out.push_str("\n\n");
+            out.push_str(s);
+        }
+        out
+    }
 }
 
 /// Options of one pruning run.
@@ -218,6 +244,8 @@ pub fn prune(text: &str, trace: &Trace, opts: &Options) -> Pruned {
         check_leaders: no_leaders(checks.len()),
         first_correct: fc,
         final_answer: trace.final_answer.as_ref().map(|a| a.text.clone()),
+        reasoning: trace.reasoning,
+        summary: trace.summary,
     };
     let solvable = fc.is_some() || trace.final_label == Some(Label::Correct);
     if !solvable && p.reject_unsolvable && !opts.keep_unsolvable {
@@ -353,6 +381,8 @@ pub fn prune(text: &str, trace: &Trace, opts: &Options) -> Pruned {
         check_leaders,
         first_correct: fc,
         final_answer: after.map(str::to_string),
+        reasoning: again.reasoning,
+        summary: again.summary,
     }
 }
 

@@ -1032,6 +1032,8 @@ pub struct Pruned {
     final_answer: Option<String>,
     chars_before: usize,
     chars_after: usize,
+    /// The SFT assistant turn of `text`: `<think>\n{reasoning}\n</think>\n\n{summary}`.
+    assistant: String,
 }
 
 #[pymethods]
@@ -1089,6 +1091,8 @@ fn prune_one(text: &str, problem: Option<&str>, reference: Option<&str>, labels:
                 check_leaders: Vec::new(),
                 first_correct: None,
                 final_answer: None,
+                reasoning: t.reasoning,
+                summary: t.summary,
             };
             (t, p)
         }
@@ -1096,7 +1100,9 @@ fn prune_one(text: &str, problem: Option<&str>, reference: Option<&str>, labels:
     let ix = crate::span::CharIndex::new(text);
     let chars_before = ix.char_of(text.len());
     let chars_after = p.text.chars().count();
+    let assistant = p.assistant_turn();
     Pruned {
+        assistant,
         status: p.status.as_str(),
         policy: opts.policy.name,
         edits: p
