@@ -475,8 +475,22 @@ def prune(
     keep_unsolvable: bool = False,
     threshold: float = 0.4,
     labels: Sequence[str] | None = None,
+    solution_leaders: Sequence[int] | None = None,
+    check_leaders: Sequence[int] | None = None,
+    error_spans: Sequence[tuple[int, int, int]] | None = None,
 ) -> Pruned:
-    """Prunes one response by a policy; ``labels`` (one per solution) override the fast labels."""
+    """Prunes one response by a policy.
+
+    Decisions from outside the rules (the judging layer) can be given: ``labels`` (one per
+    solution: correct/incorrect/incomplete/undecided) override the fast labels;
+    ``solution_leaders`` / ``check_leaders`` (each part's cluster leader: itself or an earlier
+    leader) replace the lexical clusters; ``error_spans`` are wrong steps, (solution index,
+    start, end) in ``str`` indices: on the main path of a policy that has one, the sentences
+    they touch are cut (kind "error", reason "error-span"); after it the whole solution is cut
+    as incorrect. Raises ValueError naming the argument when one is malformed; a leader list
+    whose length is not the trace's number of solutions (or checks) is ignored: the rules
+    decide.
+    """
 
 def prune_batch(
     texts: Sequence[str],
@@ -487,8 +501,13 @@ def prune_batch(
     keep_unsolvable: bool = False,
     threshold: float = 0.4,
     num_threads: int | None = None,
+    labels: Sequence[Sequence[str] | None] | None = None,
+    solution_leaders: Sequence[Sequence[int] | None] | None = None,
+    check_leaders: Sequence[Sequence[int] | None] | None = None,
+    error_spans: Sequence[Sequence[tuple[int, int, int]] | None] | None = None,
 ) -> list[Pruned]:
-    """Prunes many responses in parallel, results in input order."""
+    """Prunes many responses in parallel, results in input order. The override arguments
+    (see :func:`prune`) are None or one entry per text, None where a text has none."""
 
 def policies() -> list[tuple[str, str]]:
     """The pruning policies as (name, summary) pairs."""

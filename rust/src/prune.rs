@@ -117,6 +117,8 @@ pub enum PartKind {
     Solution,
     Check,
     Text,
+    /// A wrong step inside a solution, found by a judge (`--fix-errors`).
+    Error,
 }
 
 impl PartKind {
@@ -125,6 +127,7 @@ impl PartKind {
             PartKind::Solution => "solution",
             PartKind::Check => "check",
             PartKind::Text => "text",
+            PartKind::Error => "error",
         }
     }
 }
@@ -136,6 +139,8 @@ pub enum Reason {
     Incorrect,
     Incomplete,
     AfterFirstCorrect,
+    /// A judge found a calculation or derivation error here.
+    ErrorSpan,
 }
 
 impl Reason {
@@ -145,6 +150,7 @@ impl Reason {
             Reason::Incorrect => "incorrect".into(),
             Reason::Incomplete => "incomplete".into(),
             Reason::AfterFirstCorrect => "after-first-correct".into(),
+            Reason::ErrorSpan => "error-span".into(),
         }
     }
 }
@@ -229,8 +235,63 @@ pub struct Options {
     pub similarity: Similarity,
 }
 
+/// Decisions made outside the rules (by the judging layer), which a prune takes as given.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// Leader of each solution's near-duplicate cluster (instead of the lexical clustering).
+    pub solution_leaders: Option<Vec<usize>>,
+    /// Leader of each check's cluster.
+    pub check_leaders: Option<Vec<usize>>,
+    /// Wrong steps: (solution index, byte span inside it). On the main path of a policy that
+    /// has one only the span's sentences are cut; after it the whole solution is cut as
+    /// incorrect (DLCoT's rule). Policies without a main path ignore them.
+    pub error_spans: Vec<(usize, Span)>,
+}
+
+/// Whether `leaders` is a valid leader list for `n` parts: each part's leader is itself or an
+/// earlier part that leads its own cluster.
+pub fn valid_leaders(leaders: &[usize], n: usize) -> bool {
+    leaders.len() == n && leaders.iter().enumerate().all(|(i, &l)| l <= i && leaders[l] == l)
+}
+
+/// The whole sentences of `within` that `span` touches: back to just after the last sentence
+/// end (`. `, `? `, `! ` or a newline) before it, on to just after the first one after it.
+pub fn sentence_cover(text: &str, span: Span, within: Span) -> Span {
+    let b = text.as_bytes();
+    let (lo, hi) = (within.start.max(0), within.end.min(text.len()));
+    let (s0, e0) = (span.start.clamp(lo, hi), span.end.clamp(lo, hi));
+    let ends_sentence = |i: usize| -> bool {
+        // a sentence ends at b[i] when it is a newline, or .?! followed by whitespace
+        b[i] == b'\n' || (matches!(b[i], b'.' | b'?' | b'!') && (i + 1 >= hi || b[i + 1].is_ascii_whitespace()))
+    };
+    let mut start = s0;
+    while start > lo && !ends_sentence(start - 1) {
+        start -= 1;
+    }
+    while start < s0 && b[start].is_ascii_whitespace() {
+        start += 1;
+    }
+    let mut end = e0;
+    while end < hi && !(end > s0 && ends_sentence(end - 1)) {
+        end += 1;
+    }
+    // stay on char boundaries (the scan moves over ASCII bytes only at its stops)
+    while start > lo && !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    while end < hi && !text.is_char_boundary(end) {
+        end += 1;
+    }
+    Span::new(start, end.max(start))
+}
+
 /// Cuts `trace` (parsed from `text`, labelled) by `opts.policy` and stitches what is kept.
 pub fn prune(text: &str, trace: &Trace, opts: &Options) -> Pruned {
+    prune_with(text, trace, opts, &Overrides::default())
+}
+
+/// [`prune`] with decisions from outside the rules (clusters, error spans).
+pub fn prune_with(text: &str, trace: &Trace, opts: &Options, over: &Overrides) -> Pruned {
     let sols = &trace.solutions;
     let checks = &trace.checks;
     let fc = main_path_end(trace);
@@ -259,13 +320,17 @@ pub fn prune(text: &str, trace: &Trace, opts: &Options) -> Pruned {
     };
     // near-duplicate clusters, only where a rule looks at them
     let clustered = |r: Rule| matches!(r, Rule::DropRedundant | Rule::DropWrongAndRedundant | Rule::KeepFirstDistinct);
-    let solution_leaders = if clustered(main_rule) || clustered(later_sol) {
+    let solution_leaders = if let Some(l) = over.solution_leaders.as_ref().filter(|l| valid_leaders(l, sols.len())) {
+        l.clone()
+    } else if clustered(main_rule) || clustered(later_sol) {
         let texts: Vec<&str> = sols.iter().map(|s| &text[s.span.start..s.span.end]).collect();
         opts.similarity.cluster(&texts, opts.threshold).0
     } else {
         no_leaders(sols.len())
     };
-    let check_leaders = if clustered(later_chk) {
+    let check_leaders = if let Some(l) = over.check_leaders.as_ref().filter(|l| valid_leaders(l, checks.len())) {
+        l.clone()
+    } else if clustered(later_chk) {
         let texts: Vec<&str> = checks.iter().map(|c| &text[c.span.start..c.span.end]).collect();
         opts.similarity.cluster(&texts, opts.threshold).0
     } else {
@@ -277,12 +342,14 @@ pub fn prune(text: &str, trace: &Trace, opts: &Options) -> Pruned {
     let mut sol_cut = vec![false; sols.len()];
     // first kept member of each solution cluster
     let mut kept_of_cluster: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    let has_error = |i: usize| main_end.is_some() && over.error_spans.iter().any(|&(k, _)| k == i);
     for (i, s) in sols.iter().enumerate() {
         let on_main = main_end.is_some_and(|f| i <= f);
         let rule = if on_main { main_rule } else { later_sol };
         let leader = solution_leaders[i];
         let repeat_of = kept_of_cluster.get(&leader).copied();
         let reason = match rule {
+            _ if !on_main && has_error(i) && rule != Rule::DropAll && rule != Rule::KeepFirstDistinct => Some(Reason::Incorrect),
             Rule::Keep => None,
             _ if main_end == Some(i) => None, // the first correct solution is never cut
             Rule::DropAll | Rule::KeepFirstDistinct => Some(Reason::AfterFirstCorrect),
@@ -300,6 +367,17 @@ pub fn prune(text: &str, trace: &Trace, opts: &Options) -> Pruned {
             }
             None => {
                 kept_of_cluster.entry(leader).or_insert(i);
+            }
+        }
+    }
+    // wrong steps on the main path: only their sentences go
+    if let Some(f) = main_end {
+        for &(i, span) in &over.error_spans {
+            if i <= f && i < sols.len() && !sol_cut[i] {
+                let cover = sentence_cover(text, span, sols[i].span);
+                if cover.end > cover.start {
+                    cuts.push(Edit { span: cover, kind: PartKind::Error, index: i, reason: Reason::ErrorSpan });
+                }
             }
         }
     }
@@ -481,24 +559,39 @@ fn stitch(text: &str, trace: &Trace, edits: &[Edit], sols: &[crate::trace::Solut
     let mut out = String::with_capacity(text.len());
     let mut pos = 0;
     let mut after_cut = false;
-    let mut chunks: Vec<(usize, usize, bool)> = Vec::new(); // (start, end, follows a cut)
+    let mut inline = false; // the last cut was a wrong step inside a paragraph
+    let mut chunks: Vec<(usize, usize, bool, bool)> = Vec::new(); // (start, end, follows a cut, inline join)
     for e in edits {
         if e.span.start > pos {
-            chunks.push((pos, e.span.start, after_cut));
+            chunks.push((pos, e.span.start, after_cut, inline));
         }
+        let b = text.as_bytes();
+        inline = e.kind == PartKind::Error
+            && e.span.start > 0
+            && b[e.span.start - 1] != b'\n'
+            && e.span.end < text.len()
+            && !text[e.span.end..].trim_start_matches([' ', '\t']).starts_with('\n');
         pos = pos.max(e.span.end);
         after_cut = true;
     }
     if pos < text.len() {
-        chunks.push((pos, text.len(), after_cut));
+        chunks.push((pos, text.len(), after_cut, inline));
     }
     // where the first solution that survives starts: a kept part at or before it has no
     // earlier approach to be an alternative to
     let cut_solutions: std::collections::HashSet<usize> =
         edits.iter().filter(|e| e.kind == PartKind::Solution && e.span.start == sols[e.index].span.start).map(|e| e.index).collect();
     let first_kept = sols.iter().enumerate().find(|(i, _)| !cut_solutions.contains(i)).map_or(usize::MAX, |(_, s)| s.span.start);
-    for (n, &(start, end, follows_cut)) in chunks.iter().enumerate() {
+    for (n, &(start, end, follows_cut, inline)) in chunks.iter().enumerate() {
         let mut piece = &text[start..end];
+        if n > 0 && follows_cut && inline {
+            // a wrong step cut from inside a paragraph: the sentences around it meet with a space
+            let trimmed_len = out.trim_end().len();
+            out.truncate(trimmed_len);
+            out.push(' ');
+            out.push_str(piece.trim_start());
+            continue;
+        }
         if n > 0 && follows_cut {
             // one paragraph break at the join
             let trimmed_len = out.trim_end().len();
@@ -580,6 +673,69 @@ mod tests {
         if !tr.solutions.is_empty() && tr.first_correct().is_none() {
             assert_eq!(main_path_end(&tr), Some(tr.solutions.len() - 1));
         }
+    }
+
+    #[test]
+    fn error_spans_cut_sentences_on_the_main_path_and_solutions_after_it() {
+        let text = "We need 2+3.\n\nFirst, 2+3 = 6. So the sum is 5 after all. The answer is 5.\n\nAlternatively, count: 2+3 = 7, so 7.\n\n**Final Answer**\n\\boxed{5}";
+        let mut t = parse(text, None);
+        t.label(text, "5");
+        let opts = Options { policy: policy("dlcot").unwrap(), keep_unsolvable: false, threshold: 0.5, similarity: Similarity::new(3, 24).unwrap() };
+        let f = main_path_end(&t).expect("a correct solution");
+        let wrong = text.find("2+3 = 6").unwrap();
+        let mut errors = vec![(f, Span::new(wrong, wrong + 7))];
+        if t.solutions.len() > f + 1 {
+            let later = &t.solutions[f + 1];
+            errors.push((f + 1, Span::new(later.span.start + 2, later.span.start + 5)));
+        }
+        let p = prune_with(text, &t, &opts, &Overrides { error_spans: errors.clone(), ..Default::default() });
+        assert_eq!(p.status, Status::Kept);
+        assert!(!p.text.contains("2+3 = 6"), "{}", p.text);
+        assert!(p.text.contains("So the sum is 5 after all."), "{}", p.text);
+        assert!(p.edits.iter().any(|e| e.kind == PartKind::Error && e.reason == Reason::ErrorSpan));
+        // the cut sentence was inside a paragraph: its neighbours are joined by a space
+        assert!(p.text.contains("We need 2+3.\n\nSo the sum is 5 after all. The answer is 5."), "{:?}", p.text);
+        if errors.len() > 1 {
+            assert!(p.edits.iter().any(|e| e.kind == PartKind::Solution && e.index == f + 1 && e.reason == Reason::Incorrect));
+        }
+        // a policy without a main path ignores them
+        let none = Options { policy: policy("none").unwrap(), ..opts.clone() };
+        assert!(prune_with(text, &t, &none, &Overrides { error_spans: errors, ..Default::default() }).edits.is_empty());
+    }
+
+    #[test]
+    fn overridden_leaders_are_used_when_valid() {
+        let text = "Compute 1+1.\n\nAdding gives 2.\n\nAlternatively, counting on fingers gives 2.\n\n**Final Answer**\n\\boxed{2}";
+        let mut t = parse(text, None);
+        t.label(text, "2");
+        let n = t.solutions.len();
+        let opts = Options { policy: policy("dedup-only").unwrap(), keep_unsolvable: false, threshold: 0.5, similarity: Similarity::new(3, 24).unwrap() };
+        let all_one: Vec<usize> = vec![0; n];
+        let p = prune_with(text, &t, &opts, &Overrides { solution_leaders: Some(all_one.clone()), ..Default::default() });
+        assert_eq!(p.solution_leaders, all_one);
+        if n > 1 {
+            assert!(p.edits.iter().any(|e| e.reason == Reason::RedundantOf(0)));
+        }
+        // invalid lists (a leader after its member, wrong length) fall back to the rules
+        let bad: Vec<usize> = (0..n).map(|i| n - 1 - i).collect();
+        let q = prune_with(text, &t, &opts, &Overrides { solution_leaders: Some(bad), ..Default::default() });
+        assert_eq!(q.solution_leaders, prune(text, &t, &opts).solution_leaders);
+        assert!(!valid_leaders(&[0, 2, 2], 3) && valid_leaders(&[0, 0, 2], 3) && !valid_leaders(&[0], 2));
+    }
+
+    #[test]
+    fn sentence_cover_stays_in_bounds_and_on_char_boundaries() {
+        let t = "Héllo wörld. Ünïcode 3.5 here! Next";
+        let w = Span::new(0, t.len());
+        for s in 0..=t.len() {
+            for e in s..=t.len() {
+                let c = sentence_cover(t, Span::new(s, e), w);
+                assert!(c.start <= c.end && c.end <= t.len() && t.is_char_boundary(c.start) && t.is_char_boundary(c.end));
+            }
+        }
+        let i = t.find("3.5").unwrap();
+        let c = sentence_cover(t, Span::new(i, i + 3), w);
+        assert_eq!(&t[c.start..c.end], "Ünïcode 3.5 here!");
     }
 
     #[test]

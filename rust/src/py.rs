@@ -1068,7 +1068,38 @@ fn prune_options(policy: &str, keep_unsolvable: bool, threshold: f64) -> PyResul
     Ok(crate::prune::Options { policy: p, keep_unsolvable, threshold, similarity: crate::cluster::Similarity::new(3, 8)? })
 }
 
+/// Judge decisions for one text, as the Python caller gave them (`str` indices).
+#[derive(Clone, Default)]
+struct PyOverrides {
+    labels: Option<Vec<crate::trace::Label>>,
+    solution_leaders: Option<Vec<usize>>,
+    check_leaders: Option<Vec<usize>>,
+    error_spans: Vec<(usize, usize, usize)>,
+}
+
+impl PyOverrides {
+    fn is_empty(&self) -> bool {
+        self.labels.is_none() && self.solution_leaders.is_none() && self.check_leaders.is_none() && self.error_spans.is_empty()
+    }
+
+    /// The core's overrides for `text`, error spans turned into byte offsets (out-of-range
+    /// ones clipped to the text).
+    fn core(&self, text: &str) -> crate::prune::Overrides {
+        let byte_of = |chars: usize| text.char_indices().nth(chars).map_or(text.len(), |(b, _)| b);
+        crate::prune::Overrides {
+            solution_leaders: self.solution_leaders.clone(),
+            check_leaders: self.check_leaders.clone(),
+            error_spans: self.error_spans.iter().map(|&(i, s, e)| (i, Span::new(byte_of(s), byte_of(e.max(s))))).collect(),
+        }
+    }
+}
+
 fn prune_one(text: &str, problem: Option<&str>, reference: Option<&str>, labels: Option<&[crate::trace::Label]>, opts: &crate::prune::Options) -> Pruned {
+    prune_one_with(text, problem, reference, &PyOverrides { labels: labels.map(<[_]>::to_vec), ..Default::default() }, opts)
+}
+
+fn prune_one_with(text: &str, problem: Option<&str>, reference: Option<&str>, over: &PyOverrides, opts: &crate::prune::Options) -> Pruned {
+    let labels = over.labels.as_deref();
     let run = || {
         let mut t = parse_labelled(text, problem, reference);
         if let Some(ls) = labels {
@@ -1076,7 +1107,7 @@ fn prune_one(text: &str, problem: Option<&str>, reference: Option<&str>, labels:
                 s.label = Some(*l);
             }
         }
-        let p = crate::prune::prune(text, &t, opts);
+        let p = if over.is_empty() { crate::prune::prune(text, &t, opts) } else { crate::prune::prune_with(text, &t, opts, &over.core(text)) };
         (t, p)
     };
     let (t, p) = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
@@ -1129,33 +1160,97 @@ fn prune_one(text: &str, problem: Option<&str>, reference: Option<&str>, labels:
 }
 
 /// Prunes one response by a policy (see `dlcot.POLICIES`). `labels` (one per solution)
-/// override the fast labels, e.g. after a symbolic check settled the undecided ones.
+/// override the fast labels, e.g. after a symbolic check settled the undecided ones;
+/// `solution_leaders` / `check_leaders` the lexical clusters; `error_spans` are wrong steps
+/// found by a judge: (solution index, start, end) in `str` indices.
 #[pyfunction]
-#[pyo3(signature = (text, *, problem=None, reference=None, policy="dlcot", keep_unsolvable=false, threshold=0.4, labels=None))]
+#[pyo3(signature = (text, *, problem=None, reference=None, policy="dlcot", keep_unsolvable=false, threshold=0.4, labels=None, solution_leaders=None, check_leaders=None, error_spans=None))]
 #[allow(clippy::too_many_arguments)]
 fn prune(
     py: Python<'_>, text: Bound<'_, PyString>, problem: Option<String>, reference: Option<String>, policy: &str, keep_unsolvable: bool,
-    threshold: f64, labels: Option<Vec<String>>,
+    threshold: f64, labels: Option<Vec<String>>, solution_leaders: Option<Vec<usize>>, check_leaders: Option<Vec<usize>>,
+    error_spans: Option<Vec<(usize, usize, usize)>>,
 ) -> PyResult<Pruned> {
     let opts = prune_options(policy, keep_unsolvable, threshold)?;
-    let labels = labels.map(|ls| ls.iter().map(|l| parse_label(l)).collect::<PyResult<Vec<_>>>()).transpose()?;
+    let over = overrides_of(labels, solution_leaders, check_leaders, error_spans, "")?;
     let s = utf8_of(&text)?;
-    Ok(py.detach(|| prune_one(&s, problem.as_deref(), reference.as_deref(), labels.as_deref(), &opts)))
+    Ok(py.detach(|| prune_one_with(&s, problem.as_deref(), reference.as_deref(), &over, &opts)))
 }
 
-/// Prunes many responses in parallel (rayon, GIL released), results in input order.
+fn check_leaders_arg(leaders: &Option<Vec<usize>>, name: &str, at: &str) -> PyResult<()> {
+    if let Some(l) = leaders {
+        if !l.iter().enumerate().all(|(i, &x)| x <= i && l[x] == x) {
+            return Err(PyValueError::new_err(format!(
+                "invalid `{name}`{at}: each entry must be its own index or an earlier index that is its own leader, got {l:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn overrides_of(
+    labels: Option<Vec<String>>, solution_leaders: Option<Vec<usize>>, check_leaders: Option<Vec<usize>>,
+    error_spans: Option<Vec<(usize, usize, usize)>>, at: &str,
+) -> PyResult<PyOverrides> {
+    let labels = labels
+        .map(|ls| ls.iter().map(|l| parse_label(l).map_err(|_| PyValueError::new_err(format!("invalid `labels`{at}: {l:?} is not correct/incorrect/incomplete/undecided")))).collect::<PyResult<Vec<_>>>())
+        .transpose()?;
+    check_leaders_arg(&solution_leaders, "solution_leaders", at)?;
+    check_leaders_arg(&check_leaders, "check_leaders", at)?;
+    let error_spans = error_spans.unwrap_or_default();
+    if let Some(&(i, s, e)) = error_spans.iter().find(|&&(_, s, e)| e < s) {
+        return Err(PyValueError::new_err(format!("invalid `error_spans`{at}: ({i}, {s}, {e}) ends before it starts")));
+    }
+    Ok(PyOverrides { labels, solution_leaders, check_leaders, error_spans })
+}
+
+/// Per-item optional values of a batch argument: None, or a sequence of `n` items (each None
+/// or a value).
+fn per_item<'py, T: for<'a> pyo3::FromPyObject<'a, 'py>>(arg: Option<&Bound<'py, PyAny>>, name: &str, n: usize) -> PyResult<Vec<Option<T>>> {
+    let Some(arg) = arg else { return Ok((0..n).map(|_| None).collect()) };
+    let mut out = Vec::with_capacity(n);
+    for (i, item) in arg.try_iter().map_err(|_| pyo3::exceptions::PyTypeError::new_err(format!("`{name}` must be a sequence")))?.enumerate() {
+        let item = item?;
+        out.push(if item.is_none() {
+            None
+        } else {
+            Some(item.extract::<T>().map_err(|_| pyo3::exceptions::PyTypeError::new_err(format!("`{name}[{i}]` has the wrong type")))?)
+        });
+    }
+    if out.len() != n {
+        return Err(PyValueError::new_err(format!("`{name}` has {} items, expected one per text ({n})", out.len())));
+    }
+    Ok(out)
+}
+
+/// Prunes many responses in parallel (rayon, GIL released), results in input order. The
+/// override arguments are None or one entry per text (None where the text has none).
 #[pyfunction]
-#[pyo3(signature = (texts, *, problems=None, references=None, policy="dlcot", keep_unsolvable=false, threshold=0.4, num_threads=None))]
+#[pyo3(signature = (texts, *, problems=None, references=None, policy="dlcot", keep_unsolvable=false, threshold=0.4, num_threads=None, labels=None, solution_leaders=None, check_leaders=None, error_spans=None))]
 #[allow(clippy::too_many_arguments)]
 fn prune_batch<'py>(
     py: Python<'py>, texts: &Bound<'py, PyAny>, problems: Option<&Bound<'py, PyAny>>, references: Option<&Bound<'py, PyAny>>, policy: &str,
-    keep_unsolvable: bool, threshold: f64, num_threads: Option<usize>,
+    keep_unsolvable: bool, threshold: f64, num_threads: Option<usize>, labels: Option<&Bound<'py, PyAny>>,
+    solution_leaders: Option<&Bound<'py, PyAny>>, check_leaders: Option<&Bound<'py, PyAny>>, error_spans: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Vec<Pruned>> {
     let opts = prune_options(policy, keep_unsolvable, threshold)?;
     let threads = resolve_threads(num_threads)?;
     let inputs = batch_inputs(texts, problems, references)?;
+    let n = inputs.texts.len();
     let items = inputs.utf8()?;
-    Ok(py.detach(|| map_ordered(&items, threads, |(t, p, r)| prune_one(t, p.as_deref(), r.as_deref(), None, &opts))))
+    if labels.is_none() && solution_leaders.is_none() && check_leaders.is_none() && error_spans.is_none() {
+        return Ok(py.detach(|| map_ordered(&items, threads, |(t, p, r)| prune_one(t, p.as_deref(), r.as_deref(), None, &opts))));
+    }
+    let labels: Vec<Option<Vec<String>>> = per_item(labels, "labels", n)?;
+    let sl: Vec<Option<Vec<usize>>> = per_item(solution_leaders, "solution_leaders", n)?;
+    let cl: Vec<Option<Vec<usize>>> = per_item(check_leaders, "check_leaders", n)?;
+    let es: Vec<Option<Vec<(usize, usize, usize)>>> = per_item(error_spans, "error_spans", n)?;
+    let mut overs = Vec::with_capacity(n);
+    for (i, (((l, s), c), e)) in labels.into_iter().zip(sl).zip(cl).zip(es).enumerate() {
+        overs.push(overrides_of(l, s, c, e, &format!("[{i}]"))?);
+    }
+    let work: Vec<_> = items.iter().zip(&overs).collect();
+    Ok(py.detach(|| map_ordered(&work, threads, |((t, p, r), o)| prune_one_with(t, p.as_deref(), r.as_deref(), o, &opts))))
 }
 
 /// The policies as (name, summary) pairs.
