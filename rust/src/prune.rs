@@ -258,7 +258,8 @@ pub fn valid_leaders(leaders: &[usize], n: usize) -> bool {
 /// end (`. `, `? `, `! ` or a newline) before it, on to just after the first one after it.
 pub fn sentence_cover(text: &str, span: Span, within: Span) -> Span {
     let b = text.as_bytes();
-    let (lo, hi) = (within.start.max(0), within.end.min(text.len()));
+    let lo = within.start.min(text.len());
+    let hi = within.end.min(text.len()).max(lo);
     let (s0, e0) = (span.start.clamp(lo, hi), span.end.clamp(lo, hi));
     let ends_sentence = |i: usize| -> bool {
         // a sentence ends at b[i] when it is a newline, or .?! followed by whitespace
