@@ -2,7 +2,7 @@
 
 Run: ``python bench/memory.py [--copies 1 4 16]``. Builds inputs in a temporary folder by
 repeating ../shared/data/traces_normalised.jsonl N times, runs ``dlcot segment`` on each in a
-fresh process and reports its peak RSS (``ru_maxrss``) and throughput. Writes
+fresh process and reports its peak RSS (``VmHWM``) and throughput. Writes
 bench/results/memory.md.
 """
 
@@ -19,9 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "traces_normalised.jsonl"
 
+# VmHWM (kB), not ru_maxrss: Linux carries ru_maxrss over fork + exec, so the child would
+# report this script's own peak when that is higher
 PROBE = (
-    "import resource, sys; from dlcot.cli import main; rc = main(sys.argv[1:]); "
-    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+    "import sys; from dlcot.cli import main; rc = main(sys.argv[1:]); "
+    "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0], file=sys.stderr)"
 )
 
 

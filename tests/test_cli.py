@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import resource
 import subprocess
 import sys
 from collections import Counter
@@ -179,9 +178,11 @@ def test_segment_memory_stays_flat(tmp_path):
     with open(big, "wb") as f:
         for _ in range(60_000_000 // len(line)):
             f.write(line)
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork + exec, so a child of this
+    # (large) pytest process would report the parent's peak
     script = (
-        "import resource, sys; from dlcot.cli import main; rc = main(sys.argv[1:]); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "import sys; from dlcot.cli import main; rc = main(sys.argv[1:]); "
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0])"
     )
     proc = subprocess.run(
         [sys.executable, "-c", script, "segment", str(big), "-o", str(tmp_path / "o.jsonl"), "-q"],
@@ -190,8 +191,7 @@ def test_segment_memory_stays_flat(tmp_path):
         check=True,
     )
     peak_mb = int(proc.stdout.decode().split()[-1]) / 1024
-    assert peak_mb < 300, f"peak RSS {peak_mb:.0f} MB"
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
+    assert 20 < peak_mb < 300, f"peak RSS {peak_mb:.0f} MB"
 
 
 def test_segment_1e5_records_and_hostile_ones(tmp_path):

@@ -61,6 +61,7 @@ __all__ = [
     "Pipeline",
     "Pruned",
     "Result",
+    "Scores",
     "Issue",
     "Section",
     "Solution",
@@ -82,7 +83,17 @@ __all__ = [
     "policies",
     "prune",
     "prune_batch",
+    "score_generations",
     "token_set_ratio",
     "verify",
     "verify_batch",
 ]
+
+
+def __getattr__(name: str):
+    # the scorer is imported on first use (``dlcot score``, benchmark suites), not by ``import dlcot``
+    if name in ("score_generations", "Scores"):
+        from dlcot import score
+
+        return getattr(score, name)
+    raise AttributeError(f"module 'dlcot' has no attribute {name!r}")

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator, Optional, Sequence
 
 from dlcot import __version__
+from dlcot import cli_models
 
 # Exit codes: 0 ok, 1 runtime failure (bad input file), 2 usage error (argparse's own).
 EXIT_FAILURE = 1
@@ -79,7 +80,8 @@ def _threads(value: str) -> int:
 def _console(stderr: bool = True):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    # soft_wrap: a summary or error line stays one line (for logs and grep), however narrow the terminal
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 class _Progress:
@@ -880,8 +882,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             break
         k += 1
     if target is None:
-        what = f"id {args.id!r}" if args.id is not None else f"index {args.index}"
-        _console().print(f"[red]no record with {what} in {args.input}[/] ({reader.records_seen:,} records read)")
+        what = f"with id {args.id!r}" if args.id is not None else (f"with index {args.index}" if args.index is not None else "that can be read")
+        _console().print(f"[red]no record {what} in {args.input}[/] ({reader.records_seen:,} records read)")
         return EXIT_FAILURE
     trace = dlcot.parse(target.response, problem=target.problem)
     from rich.console import Console
@@ -993,6 +995,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--batch-size", type=int, default=512, help=argparse.SUPPRESS)
     st.add_argument("--num-threads", type=_threads, default=None, help="threads (default: all cores)")
     st.set_defaults(func=cmd_stats)
+    cli_models.register(sub)
     return p
 
 
@@ -1023,6 +1026,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except (OSError, ValueError) as e:
+        # an input that is a directory, an output that cannot be written, an option value the
+        # core refuses (`--num-perm 0`): one line, no traceback
+        from rich.markup import escape
+
+        _console().print(f"[red]error:[/] {escape(str(e))}")
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":
