@@ -110,6 +110,7 @@ class _Progress:
                 DownloadColumn(),
                 TransferSpeedColumn(),
                 TextColumn("{task.fields[records]:,} records ({task.fields[rate]:,.0f}/s)"),
+                TextColumn("{task.fields[extra]}"),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 console=_console(),
@@ -122,12 +123,12 @@ class _Progress:
 
     def start_file(self, name: str, total: int | None) -> None:
         if self._p is not None:
-            self._task = self._p.add_task(f"{self.description} {name}", total=total, records=0, rate=0.0)
+            self._task = self._p.add_task(f"{self.description} {name}", total=total, records=0, rate=0.0, extra="")
 
-    def update(self, bytes_done: int, records: int) -> None:
+    def update(self, bytes_done: int, records: int, extra: str = "") -> None:
         if self._p is not None and self._task is not None:
             rate = records / max(time.perf_counter() - self._t0, 1e-9)
-            self._p.update(self._task, completed=bytes_done, records=records, rate=rate)
+            self._p.update(self._task, completed=bytes_done, records=records, rate=rate, extra=extra)
 
     def __exit__(self, *exc) -> None:
         if self._p is not None:
@@ -594,6 +595,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not os.path.exists(path):
             raise FileNotFoundError(path)
     try:
+        judging = _judging(args)
         pipe = dlcot.Pipeline(
             args.policy,
             keep_unsolvable=args.keep_unsolvable,
@@ -602,8 +604,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             tokenizer=args.tokenizer,
             format=args.format,
             num_threads=args.num_threads,
+            judging=judging,
         )
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, ImportError) as e:
         console.print(f"[red]error:[/] {escape(str(e))}")
         return EXIT_FAILURE
     if pipe.tokens is None and args.tokenizer is None:
@@ -622,7 +625,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         def on_batch(consumed: int, kept: int, nbytes: int) -> None:
             seen["bytes"] += nbytes
-            progress.update(seen["bytes"], consumed)
+            extra = ""
+            if judging is not None:
+                js = judging.stats
+                extra = f"judge: {js.calls:,} calls, {js.cache_hits:,} cached, {js.failures:,} failed, {js.tokens:,} tokens"
+            progress.update(seen["bytes"], consumed, extra)
 
         try:
             stats = pipe.run(
@@ -648,7 +655,50 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"({seen['bytes'] / 1e6 / max(dt, 1e-9):,.1f} MB/s of responses this session). Output: {args.output}/"
         " (sft.jsonl, edits.jsonl, rejects.jsonl, stats.json, report.html)"
     )
+    if judging is not None:
+        js = stats.get("judge", {})
+        console.print(
+            f"[bold]judge[/]: {js.get('calls', 0):,} calls, {js.get('cache_hits', 0):,} from the cache, {js.get('failures', 0):,} failed "
+            f"and {js.get('malformed', 0):,} malformed (the rules decided those), {js.get('tokens', 0):,} tokens, "
+            f"{js.get('error_spans', 0):,} wrong steps placed"
+        )
+        if hasattr(judging, "close"):
+            judging.close()
     return 0
+
+
+def _judging(args: argparse.Namespace):
+    """The judging layer the run options ask for, or None (rules only)."""
+    wants = args.cluster != "lexical" or args.judge_url or args.judge_local or args.fix_errors
+    if not wants:
+        return None
+    if args.judge_url and args.judge_local:
+        raise ValueError("give --judge-url or --judge-local, not both")
+    if args.judge_url and not args.judge_model:
+        raise ValueError("--judge-url needs --judge-model (the model name the endpoint serves)")
+    if args.judge_concurrency < 1:
+        raise ValueError("--judge-concurrency must be at least 1")
+    if args.judge_retries < 0 or not args.judge_timeout > 0:
+        raise ValueError("--judge-retries must be >= 0 and --judge-timeout > 0")
+    from dlcot.judge import HTTPJudge, Judging, LocalJudge
+
+    judge = None
+    if args.judge_url:
+        judge = HTTPJudge(
+            args.judge_url,
+            args.judge_model,
+            api_key_env=args.judge_key_env,
+            concurrency=args.judge_concurrency,
+            timeout=args.judge_timeout,
+            retries=args.judge_retries,
+        )
+    elif args.judge_local:
+        judge = LocalJudge(args.judge_local)
+    cache = args.judge_cache or os.path.join(args.output, "judge.sqlite")
+    os.makedirs(os.path.dirname(os.path.abspath(cache)), exist_ok=True)
+    return Judging(
+        args.cluster, judge=judge, fix_errors=args.fix_errors, cache=cache, templates=args.judge_templates, threshold=args.threshold
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -957,6 +1007,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", action="store_true", help="continue an interrupted run in OUTDIR")
     r.add_argument("--overwrite", action="store_true", help="start afresh even if OUTDIR holds a run")
     r.add_argument("--compare-policies", type=int, default=1000, metavar="N", help="measure every policy on the first N records for the report (0: skip)")
+    j = r.add_argument_group("judging (models decide where the rules are unsure; needs dlcot[gpu] for --cluster semantic/both and --judge-local)")
+    j.add_argument("--cluster", choices=("lexical", "semantic", "both"), default="lexical",
+                   help="how repeated solutions and checks are found: word overlap (default), sentence embeddings, or either")
+    j.add_argument("--judge-url", help="an OpenAI-compatible chat completions endpoint (vLLM, SGLang, a hosted API)")
+    j.add_argument("--judge-model", help="the model name to ask for at --judge-url")
+    j.add_argument("--judge-key-env", default="DLCOT_JUDGE_API_KEY", metavar="VAR",
+                   help="environment variable holding the API key (default DLCOT_JUDGE_API_KEY; the key itself is never an option)")
+    j.add_argument("--judge-local", metavar="PATH", help="a local transformers model to judge with instead of an endpoint")
+    j.add_argument("--judge-templates", metavar="FILE", help="JSON file overriding the judge prompt templates")
+    j.add_argument("--judge-concurrency", type=int, default=8, help="requests in flight at once (default 8)")
+    j.add_argument("--judge-timeout", type=float, default=60.0, help="seconds per request attempt (default 60)")
+    j.add_argument("--judge-retries", type=int, default=3, help="retries of a failed request, with exponential backoff (default 3)")
+    j.add_argument("--judge-cache", metavar="FILE", help="SQLite cache of judge replies (default OUTDIR/judge.sqlite)")
+    j.add_argument("--fix-errors", action="store_true",
+                   help="ask the judge for wrong steps: cut them on the main path, cut the whole solution after it")
     _add_batch_args(r, 512, "records per batch and per checkpoint")
     r.set_defaults(func=cmd_run)
 

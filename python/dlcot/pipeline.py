@@ -46,6 +46,7 @@ class Result:
             without a tokenizer).
         fallback: True when the cut text's final answer would have differed, so the original
             was kept whole.
+        judge: With a judging layer: its calls, cache hits and issues for this record.
     """
 
     record: Record
@@ -56,6 +57,7 @@ class Result:
     tokens_after: Optional[int]
     fallback: bool = False
     efficiency: dict = field(default_factory=dict)
+    judge: Optional[dict] = None
 
 
 def _as_record(item: Union[Record, dict], index: int) -> Record:
@@ -91,6 +93,9 @@ class Pipeline:
             counts, a path to a ``tokenizer.json``, or a :class:`TokenCounter`.
         format: SFT record format: "messages", "sharegpt", "prompt-completion" or "parquet".
         num_threads: Threads for the Rust core and the tokenizer.
+        judging: A :class:`dlcot.judge.Judging`: model-based decisions (semantic clusters,
+            correctness where the rules are undecided, wrong-step spans with ``fix_errors``)
+            that the pruner takes instead of the rules' where it has them. None: rules only.
     """
 
     def __init__(
@@ -103,6 +108,7 @@ class Pipeline:
         tokenizer: Union[None, str, os.PathLike, TokenCounter] = None,
         format: str = "messages",
         num_threads: Optional[int] = None,
+        judging: Any = None,
     ):
         if policy not in POLICY_NAMES:
             raise ValueError(f"invalid `policy`: {policy!r}; choose one of {', '.join(POLICY_NAMES)}")
@@ -120,6 +126,7 @@ class Pipeline:
             tokenizer if isinstance(tokenizer, TokenCounter) else load_token_counter(tokenizer, num_threads=num_threads)
         )
         self._needs_reference = policy in ("dlcot", "first-correct", "first-correct-reflect")
+        self.judging = judging
 
     # ---- options, for run directories ------------------------------------------------------
 
@@ -132,7 +139,7 @@ class Pipeline:
             "symbolic": self.symbolic,
             "tokenizer": self.tokens.name if self.tokens else None,
             "format": self.format,
-        }
+        } | ({"judging": self.judging.options()} if self.judging is not None else {})
 
     # ---- processing -------------------------------------------------------------------------
 
@@ -155,6 +162,9 @@ class Pipeline:
             num_threads=self.num_threads,
         )
         outs = [self._settle(r, o) for r, o in zip(recs, outs)]
+        decisions = self._judge(recs, outs) if self.judging is not None else [None] * len(recs)
+        if self.judging is not None:
+            outs = self._apply(recs, outs, decisions)
         texts_before = [r.response for r in recs]
         texts_after = [o.text for o in outs]
         if self.tokens is not None:
@@ -171,7 +181,7 @@ class Pipeline:
         else:
             before, after, effs = [None] * len(recs), [None] * len(recs), [{}] * len(recs)
         results = []
-        for r, o, c, a, eff in zip(recs, outs, before, after, effs):
+        for r, o, c, a, eff, d in zip(recs, outs, before, after, effs, decisions):
             status = o.status
             fallback = status == "answer-changed"
             if fallback:
@@ -190,9 +200,52 @@ class Pipeline:
                     tokens_after=a,
                     fallback=fallback,
                     efficiency=eff,
+                    judge=_judge_summary(d),
                 )
             )
         return results
+
+    def _judge(self, recs: Sequence[Record], outs: Sequence[Pruned]) -> list:
+        """The judging layer's decisions for each record, given the labels the rules (and
+        math-verify) settled, so a model is asked only what they left open."""
+        from dlcot._core import parse_batch
+
+        traces = parse_batch(
+            [r.response for r in recs], problems=[r.problem for r in recs], references=[r.answer for r in recs], num_threads=self.num_threads
+        )
+        settled = [[None if x == "undecided" else x for x in o.labels] for o in outs]
+        return self.judging.decide_batch(recs, traces, labels=settled)
+
+    def _apply(self, recs: Sequence[Record], outs: Sequence[Pruned], decisions: Sequence) -> list[Pruned]:
+        """Re-prunes the records whose decisions differ from what the rules decided."""
+        todo = []
+        for i, (o, d) in enumerate(zip(outs, decisions)):
+            labels = list(o.labels)
+            if d.labels is not None:
+                labels = [j or x for j, x in zip(d.labels, labels)] + labels[len(d.labels) :]
+            sol = d.solution_clusters if d.solution_clusters is not None and d.solution_clusters != o.solution_leaders else None
+            chk = d.check_clusters if d.check_clusters is not None and d.check_clusters != o.check_leaders else None
+            if labels != list(o.labels) or sol is not None or chk is not None or d.error_spans:
+                todo.append((i, [x or "undecided" for x in labels], sol, chk, list(d.error_spans) or None))
+        if not todo:
+            return list(outs)
+        redone = prune_batch(
+            [recs[i].response for i, *_ in todo],
+            problems=[recs[i].problem for i, *_ in todo],
+            references=[recs[i].answer for i, *_ in todo],
+            policy=self.policy,
+            keep_unsolvable=self.keep_unsolvable,
+            threshold=self.threshold,
+            num_threads=self.num_threads,
+            labels=[t[1] for t in todo],
+            solution_leaders=[t[2] for t in todo],
+            check_leaders=[t[3] for t in todo],
+            error_spans=[t[4] for t in todo],
+        )
+        out = list(outs)
+        for (i, *_), o in zip(todo, redone):
+            out[i] = o
+        return out
 
     def _settle(self, r: Record, o: Pruned) -> Pruned:
         """Re-prunes with math-verify's verdicts where the fast rules left a label undecided
@@ -254,6 +307,7 @@ class Pipeline:
             "solution_leaders": o.solution_leaders,
             "check_leaders": o.check_leaders,
             "efficiency": result.efficiency,
+            **({"judge": result.judge} if result.judge is not None else {}),
             "edits": [
                 {"start": e.start, "end": e.end, "kind": e.kind, "index": e.index, "reason": e.reason}
                 for e in (o.edits if result.status == "kept" else [])
@@ -279,6 +333,20 @@ def _symbolic_available() -> bool:
     from dlcot.verification import symbolic_available
 
     return symbolic_available()
+
+
+def _judge_summary(d: Any) -> Optional[dict]:
+    if d is None:
+        return None
+    return {
+        "calls": d.calls,
+        "cache_hits": d.cache_hits,
+        "failures": d.failures,
+        "malformed": d.malformed,
+        "tokens": d.tokens,
+        "error_spans": len(d.error_spans),
+        "issues": list(d.issues),
+    }
 
 
 def split_response(text: str) -> tuple[str, str]:

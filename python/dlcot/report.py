@@ -522,6 +522,23 @@ def _per_record(stats: dict) -> str:
     )
 
 
+def _judge(stats: dict) -> str:
+    j = stats.get("judge")
+    if not j:
+        return ""
+    names = {
+        "calls": "model calls made",
+        "cache_hits": "answered from the cache",
+        "failures": "failed calls (the rules decided)",
+        "malformed": "malformed replies (the rules decided)",
+        "tokens": "tokens sent and received",
+        "error_spans": "wrong steps placed in the traces",
+        "records_with_issues": "records with a judge issue (see edits.jsonl)",
+    }
+    rows = [[_e(names.get(k, k)), _int(v)] for k, v in j.items()]
+    return "<h2>Judging layer</h2>" + _table(["", "count"], rows)
+
+
 def _options(stats: dict) -> str:
     opts = stats.get("options") or {}
     if not opts:
@@ -564,7 +581,7 @@ def render_html(stats: dict, plot: dict) -> str:
                 f'<figure id="plot-{name}"><img src="data:image/png;base64,{b64}" alt="{_e(title)}" '
                 f'width="{int(FIG_W * DPI)}" height="{int(FIG_H * DPI)}"><figcaption>{_e(title)}</figcaption></figure>'
             )
-    parts += [_per_record(stats), _options(stats), "</body></html>", ""]
+    parts += [_per_record(stats), _judge(stats), _options(stats), "</body></html>", ""]
     return "\n".join(p for p in parts if p is not None)
 
 

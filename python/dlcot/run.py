@@ -328,11 +328,17 @@ class Stats:
         self.fallbacks = 0
         self.outcome_sum = self.process_sum = 0.0
         self.outcome_n = self.process_n = 0
+        self.judge: Optional[Counter] = Counter() if getattr(pipeline, "judging", None) is not None else None
 
     def add_reject(self, reason: str) -> None:
         self.rejected[reason] += 1
 
     def add_edit(self, e: dict) -> None:
+        j = e.get("judge")
+        if j is not None and self.judge is not None:
+            for k in ("calls", "cache_hits", "failures", "malformed", "tokens", "error_spans"):
+                self.judge[k] += j.get(k, 0)
+            self.judge["records_with_issues"] += bool(j.get("issues"))
         pr = self.per_record
         pr["solutions"].append(e["solutions"])
         pr["checks"].append(e["checks"])
@@ -406,6 +412,9 @@ class Stats:
             "process_efficiency": self.process_sum / self.process_n if self.process_n else None,
             "efficiency_records": self.outcome_n,
         }
+        if self.judge is not None:
+            keys = ("calls", "cache_hits", "failures", "malformed", "tokens", "error_spans", "records_with_issues")
+            stats["judge"] = {k: self.judge[k] for k in keys}
         return stats, {"before": pr["before"], "after": pr["after"], "reduction": self.reduction}
 
 
