@@ -190,9 +190,14 @@ def test_packed_rows_give_the_same_loss_as_separate_examples(tiny: Path, tok, pa
         # the second, shorter row is padded with a separate dummy example: its real tokens' loss is unchanged
         short = loss(slice(1, 2), slice(0, k), position_ids=batch["position_ids"][1:, :k])
         padded = loss(slice(1, 2), position_ids=batch["position_ids"][1:])
+        # the static shapes used on a GPU: rows padded to a multiple of 128 / to max_length
+        wide = Collator(tok.pad_token_id, 128, 400)([rows[0]])
+        assert wide["input_ids"].shape[1] == 512 and (wide["position_ids"][0, : len(rows[0]["input_ids"])] == batch["position_ids"][0, : len(rows[0]["input_ids"])]).all()
+        static = model(input_ids=wide["input_ids"], labels=wide["labels"], position_ids=wide["position_ids"], use_cache=False).loss.item()
     assert packed == pytest.approx(total / count, rel=1e-5)
     assert abs(mixed - packed) > 1e-4  # without the position ids the examples would see each other
     assert padded == pytest.approx(short, rel=1e-5)
+    assert static == pytest.approx(packed, rel=1e-5)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -194,6 +194,27 @@ def _load(model: Union[PathLike, Any], tokenizer: Any, cfg: GenerateConfig):
     return lm, tok
 
 
+#: On a GPU, ``generate`` runs SDPA without the cuDNN backend. PyTorch >= 2.11 prefers cuDNN on
+#: Hopper whenever it can serve a shape, and with a KV cache the key length grows by one token a
+#: step (and a left-padded batch carries a mask), so cuDNN would build a new graph at every
+#: decoding step; FlashAttention / memory-efficient attention have no such set-up cost. The
+#: attention computed is the same. False: PyTorch's own choice.
+AVOID_CUDNN_SDPA = True
+
+
+def _sdpa_context(device):
+    """The SDPA backend restriction for generation on ``device`` (a no-op off CUDA)."""
+    import contextlib
+
+    if not AVOID_CUDNN_SDPA or getattr(device, "type", None) != "cuda":
+        return contextlib.nullcontext()
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+    except ImportError:  # pragma: no cover - torch < 2.3
+        return contextlib.nullcontext()
+    return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
+
+
 def _generate_hf(model, problems, cfg: GenerateConfig, tokenizer, on_batch) -> Generated:
     import torch
 
@@ -234,7 +255,7 @@ def _generate_hf(model, problems, cfg: GenerateConfig, tokenizer, on_batch) -> G
             n = len(encoded[i])
             ids[row, width - n :] = torch.tensor(encoded[i])
             mask[row, width - n :] = 1
-        with torch.inference_mode():
+        with torch.inference_mode(), _sdpa_context(device):
             out = lm.generate(input_ids=ids.to(device), attention_mask=mask.to(device))
         new = out[:, width:].tolist()
         for row, i in enumerate(batch):

@@ -13,9 +13,10 @@ same loss. Batches are length-grouped, or packed (``packing=True``): several exa
 row with position ids restarting at each, which transformers turns into a block-diagonal
 attention mask (SDPA, eager) or variable-length kernels (flash attention), so examples never
 attend to each other. On a GPU: bf16 autocast over fp32 weights, gradient checkpointing,
-SDPA attention. Checkpoints every ``save_steps``; ``resume=True`` continues from the last one
-(optimizer, scheduler, RNG and data position included). Every logging step goes to
-``OUTPUT/train_log.jsonl`` (loss, learning rate, gradient norm, tokens/s).
+SDPA attention, batches padded to multiples of 128 tokens (packed rows to ``max_length``) so the
+attention kernels see static shapes. Checkpoints every ``save_steps``; ``resume=True`` continues
+from the last one (optimizer, scheduler, RNG and data position included). Every logging step
+goes to ``OUTPUT/train_log.jsonl`` (loss, learning rate, gradient norm, tokens/s).
 
 The defaults follow long-CoT distillation practice (s1, Sky-T1, LIMO, Bespoke-Stratos):
 3 epochs, learning rate 1e-5 with 5% warm-up and cosine decay, AdamW (0.9, 0.95), weight decay
@@ -284,23 +285,45 @@ def pack(examples: Sequence[dict], max_length: int) -> list[dict]:
     return out
 
 
+#: On a GPU, batches are padded to a multiple of this many tokens and packed rows to the full
+#: ``max_length`` (rounded up likewise), so that the attention kernels see few distinct shapes.
+#: With a mask (packed rows, padding) PyTorch >= 2.11 runs SDPA on cuDNN on Hopper, which builds
+#: a graph for every new sequence length (hundreds of ms, forward and backward): rows of varying
+#: length made most steps pay for it. Padding never changes the loss (labels -100; a packed
+#: row's padding is a separate dummy example) and multiples of 128 also keep clear of cuDNN's
+#: masked-backward NaNs at lengths of 64 mod 128. 1: no extra padding (the CPU default).
+CUDA_PAD_MULTIPLE = 128
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple
+
+
 class Collator:
     """Pads a batch on the right (labels with -100). Packed rows (with ``position_ids``) are
     padded with a separate dummy example instead of an attention mask, so the attention stays
     block-diagonal (transformers derives it from the position ids when there is no attention
-    mask and no KV cache). Counts the real tokens it has batched (for tokens/s)."""
+    mask and no KV cache). Counts the real tokens it has batched (for tokens/s).
 
-    def __init__(self, pad_token_id: int):
+    ``pad_to_multiple_of`` rounds the padded width up; ``pad_packed_to`` pads packed batches to
+    at least that width (static shapes on a GPU); neither changes the loss."""
+
+    def __init__(self, pad_token_id: int, pad_to_multiple_of: int = 1, pad_packed_to: Optional[int] = None):
         self.pad = pad_token_id
+        self.multiple = max(1, int(pad_to_multiple_of))
+        self.pad_packed_to = pad_packed_to
         self.tokens = 0
 
     def __call__(self, batch: list[dict]) -> dict:
         import torch
 
         n = max(len(b["input_ids"]) for b in batch)
+        packed = "position_ids" in batch[0]
+        if packed and self.pad_packed_to:
+            n = max(n, self.pad_packed_to)
+        n = _round_up(n, self.multiple)
         ids = torch.full((len(batch), n), self.pad, dtype=torch.long)
         labels = torch.full((len(batch), n), -100, dtype=torch.long)
-        packed = "position_ids" in batch[0]
         out: dict = {}
         if packed:
             pos = torch.zeros((len(batch), n), dtype=torch.long)
@@ -486,7 +509,10 @@ def train(
     n_assistant = sum(sum(1 for x in e["labels"] if x != -100) for e in examples)
     rows = pack(examples, cfg.max_length) if cfg.packing else examples
 
-    collator = Collator(tok.pad_token_id)
+    if cuda and CUDA_PAD_MULTIPLE > 1:  # static shapes for the attention kernels (see CUDA_PAD_MULTIPLE)
+        collator = Collator(tok.pad_token_id, CUDA_PAD_MULTIPLE, cfg.max_length if cfg.packing else None)
+    else:
+        collator = Collator(tok.pad_token_id)
     t_start = time.perf_counter()
     log_path = out / "train_log.jsonl"
     losses: list = []
