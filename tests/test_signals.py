@@ -15,7 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "sky_t1_sample.jsonl"
 
 SCRIPT = r"""
-import sys, time
+import signal, sys, time
+# as in a terminal: a child started in the background by a non-interactive shell inherits
+# SIGINT ignored, and Python then installs no KeyboardInterrupt handler
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import dlcot
 from dlcot.io import Record, iter_records
 texts = [r.response for r in iter_records(sys.argv[1]) if isinstance(r, Record)] * int(sys.argv[3])
