@@ -306,3 +306,16 @@ def test_resume_refuses_a_shortened_output(tmp_path):
     (out / "sft.jsonl").write_text("")
     proc = run("run", str(SAMPLE), "-o", str(out), "--tokenizer", "none", "-q", "--compare-policies", "0", "--resume", check=False)
     assert proc.returncode == 1 and b"shorter" in proc.stderr
+
+
+def test_symbolic_checks_keep_their_timeout_in_a_run(tmp_path):
+    """math-verify's timeout works in the main thread only (SIGALRM); the run prunes in a
+    worker thread but settles labels in the main one, so no check runs without its limit."""
+    pytest.importorskip("math_verify")
+    proc = subprocess.run(
+        [sys.executable, "-m", "dlcot.cli", "run", str(SAMPLE), "-o", str(tmp_path / "o"), "-q", "--tokenizer", "none",
+         "--compare-policies", "0"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Timeout is disabled" not in proc.stderr

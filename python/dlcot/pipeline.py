@@ -150,9 +150,13 @@ class Pipeline:
     def process_batch(self, records: Sequence[Union[Record, dict]]) -> list[Result]:
         """Prunes many records (the Rust part in parallel), results in input order."""
         recs = [_as_record(r, i) for i, r in enumerate(records)]
+        return self._complete(recs, self._prune(recs))
+
+    def _prune(self, recs: Sequence[Record]) -> list[Pruned]:
+        """The Rust stage: parse, label, cluster, prune, stitch (GIL released; thread-safe)."""
         if not recs:
             return []
-        outs = prune_batch(
+        return prune_batch(
             [r.response for r in recs],
             problems=[r.problem for r in recs],
             references=[r.answer for r in recs],
@@ -161,6 +165,12 @@ class Pipeline:
             threshold=self.threshold,
             num_threads=self.num_threads,
         )
+
+    def _complete(self, recs: Sequence[Record], outs: Sequence[Pruned]) -> list[Result]:
+        """The Python stage: math-verify for undecided labels, the judging layer, token counts.
+        Runs in the main thread in a run (math-verify's timeout uses SIGALRM, main thread only)."""
+        if not recs:
+            return []
         outs = [self._settle(r, o) for r, o in zip(recs, outs)]
         decisions = self._judge(recs, outs) if self.judging is not None else [None] * len(recs)
         if self.judging is not None:

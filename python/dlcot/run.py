@@ -173,15 +173,17 @@ def run(
 def _process(pipeline, paths, reader_options, batch_size, state, files, ck_path, on_batch, Record, acc) -> None:
     """Reads, prunes and writes batch by batch. Two batches are in flight: while the Rust core
     prunes one (in a worker thread, the GIL released), the main thread reads the next and
-    writes the previous; outputs and checkpoints are written in input order, as before."""
+    finishes and writes the previous (math-verify, judging and token counts stay in the main
+    thread: math-verify's timeout needs it); outputs and checkpoints are written in input
+    order, as before."""
     from concurrent.futures import ThreadPoolExecutor
 
     skip = state["consumed"]
     policy = pipeline.policy
     last_checkpoint = [time.monotonic()]
 
-    def finish(batch: list, nbytes: int, future) -> None:
-        results = iter(future.result() if future is not None else ())
+    def finish(batch: list, nbytes: int, records: list, future) -> None:
+        results = iter(pipeline._complete(records, future.result()) if future is not None else ())
         sft: list[bytes] = []
         edits: list[bytes] = []
         rejects: list[bytes] = []
@@ -248,10 +250,10 @@ def _process(pipeline, paths, reader_options, batch_size, state, files, ck_path,
     try:
         for batch, nbytes in batches():
             records = [it for _, it in batch if isinstance(it, Record)]
-            future = pool.submit(pipeline.process_batch, records) if records else None
+            future = pool.submit(pipeline._prune, records) if records else None
             if pending is not None:
                 finish(*pending)
-            pending = (batch, nbytes, future)
+            pending = (batch, nbytes, records, future)
         if pending is not None:
             finish(*pending)
     except BaseException:
