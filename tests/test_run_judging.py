@@ -38,6 +38,10 @@ def rule_judge(body: dict) -> bytes:
         sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n", attempt) if "=" in s and 8 <= len(s) <= 200]
         quotes = [{"quote": sentences[0], "why": "wrong arithmetic"}] if sentences else []
         return _reply(json.dumps({"errors": quotes}))
+    if '"rewrite"' in prompt:
+        # prefix the sentence after a join with a marker, numbers untouched
+        sentence = prompt.split("The first sentence after the join:\n<<<\n", 1)[1].split("\n>>>", 1)[0]
+        return _reply(json.dumps({"rewrite": "JOINED-HERE " + sentence}))
     if '"verdict"' in prompt:
         return _reply('{"verdict": "incorrect"}')
     if '"same"' in prompt:
@@ -180,11 +184,31 @@ def test_a_broken_judge_leaves_the_rules_in_charge(traces, tmp_path, kind):
     assert issues and all("rules decide" in i or "the rules" in i for i in issues[:5]), issues[:3]
 
 
+def test_smoothing_rewrites_the_sentence_after_each_join(traces, tmp_path):
+    with judge_server(rule_judge) as (url, seen):
+        got = _run(traces, tmp_path / "s", "--judge-url", url, "--judge-model", "m", "--smooth-joins")
+    sft = {r["id"]: r["messages"][1]["content"] for r in _lines(tmp_path / "s" / "sft.jsonl")}
+    edits = {r["id"]: r for r in _lines(tmp_path / "s" / "edits.jsonl")}
+    smoothed = [i for i, e in edits.items() if e["judge"].get("smoothed")]
+    assert smoothed, "no join was smoothed"
+    for i in smoothed:
+        assert "JOINED-HERE " in sft[i]
+        assert edits[i]["chars_after"] > edits[i]["chars_before"] - sum(e["end"] - e["start"] for e in edits[i]["edits"])
+    # records without cuts are not sent, and their text is untouched
+    for i, e in edits.items():
+        if e["status"] == "kept" and not e["edits"]:
+            assert "smoothed" not in e["judge"] or e["judge"]["smoothed"] is False
+            assert "JOINED-HERE " not in sft[i]
+    assert got["options"]["judging"]["smooth_joins"] is True
+
+
 def test_judge_options_are_checked(tmp_path, traces, capsys):
     assert main(["run", str(traces), "-o", str(tmp_path / "x"), "--judge-url", "http://127.0.0.1:1/v1", "-q"]) == 1
     assert "--judge-model" in capsys.readouterr().err
     assert main(["run", str(traces), "-o", str(tmp_path / "y"), "--judge-url", "http://u:p@127.0.0.1:1/v1", "--judge-model", "m", "-q"]) == 1
     assert "u:p" not in capsys.readouterr().err
+    assert main(["run", str(traces), "-o", str(tmp_path / "z"), "--fix-errors", "-q"]) == 1
+    assert "need a judge" in capsys.readouterr().err
 
 
 def test_semantic_clusters_with_the_packaged_model(traces, tmp_path):

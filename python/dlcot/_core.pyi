@@ -462,6 +462,9 @@ class Pruned:
     final_answer: str | None
     chars_before: int
     chars_after: int
+    joins: list[int]
+    """Where kept parts meet over a cut in ``text`` (``str`` indices): the start of each part
+    that follows a cut."""
     assistant: str
     """The SFT assistant turn of ``text``: ``<think>\\n{reasoning}\\n</think>``, then
     ``\\n\\n{summary}`` when there is one (each part stripped as ``str.strip`` does)."""

@@ -605,6 +605,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             format=args.format,
             num_threads=args.num_threads,
             judging=judging,
+            smooth_joins=args.smooth_joins,
         )
     except (ValueError, FileNotFoundError, ImportError) as e:
         console.print(f"[red]error:[/] {escape(str(e))}")
@@ -669,11 +670,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _judging(args: argparse.Namespace):
     """The judging layer the run options ask for, or None (rules only)."""
-    wants = args.cluster != "lexical" or args.judge_url or args.judge_local or args.fix_errors
+    wants = args.cluster != "lexical" or args.judge_url or args.judge_local or args.fix_errors or args.smooth_joins
     if not wants:
         return None
     if args.judge_url and args.judge_local:
         raise ValueError("give --judge-url or --judge-local, not both")
+    if (args.fix_errors or args.smooth_joins) and not (args.judge_url or args.judge_local):
+        raise ValueError("--fix-errors and --smooth-joins need a judge: --judge-url URL --judge-model NAME, or --judge-local PATH")
     if args.judge_url and not args.judge_model:
         raise ValueError("--judge-url needs --judge-model (the model name the endpoint serves)")
     if args.judge_concurrency < 1:
@@ -1022,6 +1025,8 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("--judge-cache", metavar="FILE", help="SQLite cache of judge replies (default OUTDIR/judge.sqlite)")
     j.add_argument("--fix-errors", action="store_true",
                    help="ask the judge for wrong steps: cut them on the main path, cut the whole solution after it")
+    j.add_argument("--smooth-joins", action="store_true",
+                   help="ask the judge to rewrite the first sentence after a cut where it refers to what was cut (numbers kept)")
     _add_batch_args(r, 512, "records per batch and per checkpoint")
     r.set_defaults(func=cmd_run)
 

@@ -96,6 +96,9 @@ class Pipeline:
         judging: A :class:`dlcot.judge.Judging`: model-based decisions (semantic clusters,
             correctness where the rules are undecided, wrong-step spans with ``fix_errors``)
             that the pruner takes instead of the rules' where it has them. None: rules only.
+        smooth_joins: With a judging layer that has an LLM judge: rewrite the first sentence
+            after each cut where it refers to what was cut (a rewrite that changes a number or
+            touches the boxed answer is refused and the sentence kept).
     """
 
     def __init__(
@@ -109,6 +112,7 @@ class Pipeline:
         format: str = "messages",
         num_threads: Optional[int] = None,
         judging: Any = None,
+        smooth_joins: bool = False,
     ):
         if policy not in POLICY_NAMES:
             raise ValueError(f"invalid `policy`: {policy!r}; choose one of {', '.join(POLICY_NAMES)}")
@@ -127,6 +131,9 @@ class Pipeline:
         )
         self._needs_reference = policy in ("dlcot", "first-correct", "first-correct-reflect")
         self.judging = judging
+        if smooth_joins and (judging is None or getattr(judging, "judge", None) is None):
+            raise ValueError("`smooth_joins` needs `judging` with an LLM judge")
+        self.smooth_joins = smooth_joins
 
     # ---- options, for run directories ------------------------------------------------------
 
@@ -139,7 +146,7 @@ class Pipeline:
             "symbolic": self.symbolic,
             "tokenizer": self.tokens.name if self.tokens else None,
             "format": self.format,
-        } | ({"judging": self.judging.options()} if self.judging is not None else {})
+        } | ({"judging": self.judging.options() | {"smooth_joins": self.smooth_joins}} if self.judging is not None else {})
 
     # ---- processing -------------------------------------------------------------------------
 
@@ -177,11 +184,18 @@ class Pipeline:
             outs = self._apply(recs, outs, decisions)
         texts_before = [r.response for r in recs]
         texts_after = [o.text for o in outs]
+        smoothed: dict[int, list[str]] = {}
+        if self.smooth_joins:
+            todo = [i for i, o in enumerate(outs) if o.status == "kept" and o.joins]
+            for i, (text, issues) in zip(todo, self.judging.smooth_batch([(outs[i].text, outs[i].joins) for i in todo])):
+                if text != texts_after[i]:
+                    texts_after[i] = text
+                smoothed[i] = issues
         if self.tokens is not None:
             # one batch: every original, every changed output, and the spans the efficiency
             # metrics need (up to the first correct solution; each distinct solution)
             parts, owners = _efficiency_parts(texts_before, outs)
-            changed = [i for i, o in enumerate(outs) if o.edits]
+            changed = [i for i, o in enumerate(outs) if o.edits or texts_after[i] != o.text]
             n = len(recs)
             flat = self.tokens.count(texts_before + [texts_after[i] for i in changed] + parts)
             before = flat[:n]
@@ -191,7 +205,7 @@ class Pipeline:
         else:
             before, after, effs = [None] * len(recs), [None] * len(recs), [{}] * len(recs)
         results = []
-        for r, o, c, a, eff, d in zip(recs, outs, before, after, effs, decisions):
+        for k, (r, o, c, a, eff, d) in enumerate(zip(recs, outs, before, after, effs, decisions)):
             status = o.status
             fallback = status == "answer-changed"
             if fallback:
@@ -204,13 +218,13 @@ class Pipeline:
                 Result(
                     record=r,
                     status=status,
-                    response=o.text,
+                    response=texts_after[k],
                     pruned=o,
                     tokens_before=c,
                     tokens_after=a,
                     fallback=fallback,
                     efficiency=eff,
-                    judge=_judge_summary(d),
+                    judge=_judge_summary(d, smoothed.get(k), texts_after[k] != o.text),
                 )
             )
         return results
@@ -294,7 +308,9 @@ class Pipeline:
 
     def sft_record(self, result: Result) -> dict:
         """The SFT record of a kept result, in this pipeline's format."""
-        return sft_record(result.record, result.response, self.format, result.pruned.assistant)
+        # the Rust-built turn, unless a smoothing pass rewrote the text since
+        assistant = result.pruned.assistant if not self.smooth_joins or result.response == result.pruned.text else None
+        return sft_record(result.record, result.response, self.format, assistant)
 
     def edit_record(self, result: Result) -> dict:
         """The ``edits.jsonl`` line of a result: every removed span, with its reason."""
@@ -309,7 +325,7 @@ class Pipeline:
             "tokens_before": result.tokens_before,
             "tokens_after": result.tokens_after if result.status == "kept" else None,
             "chars_before": o.chars_before,
-            "chars_after": o.chars_after if result.status == "kept" else None,
+            "chars_after": (o.chars_after if not self.smooth_joins or result.response == o.text else len(result.response)) if result.status == "kept" else None,
             "solutions": len(o.labels),
             "checks": len(o.check_leaders),
             "labels": o.labels,
@@ -345,17 +361,18 @@ def _symbolic_available() -> bool:
     return symbolic_available()
 
 
-def _judge_summary(d: Any) -> Optional[dict]:
+def _judge_summary(d: Any, smooth_issues: Optional[list] = None, smoothed: bool = False) -> Optional[dict]:
     if d is None:
         return None
-    return {
+    extra = {} if smooth_issues is None else {"smoothed": smoothed}
+    return extra | {
         "calls": d.calls,
         "cache_hits": d.cache_hits,
         "failures": d.failures,
         "malformed": d.malformed,
         "tokens": d.tokens,
         "error_spans": len(d.error_spans),
-        "issues": list(d.issues),
+        "issues": list(d.issues) + list(smooth_issues or ()),
     }
 
 

@@ -72,8 +72,9 @@ pub fn find_boxed(text: &str) -> (Vec<Boxed>, usize) {
     let mut out = Vec::new();
     let mut unbalanced = 0;
     // Many boxes (a degenerate loop, or hostile input): match every brace of the text in one
-    // pass instead of scanning up to 8 KiB after each box, so 10^5 unclosed `\boxed{` stay linear.
-    let many = finder!(b"\\boxed").find_iter(bytes).nth(64).is_some();
+    // pass instead of scanning up to 8 KiB after each box, so 10^5 unclosed `\boxed{` (or
+    // `\fbox{`: counting only `\boxed` left them quadratic) stay linear.
+    let many = finder!(b"\\boxed").find_iter(bytes).take(65).count() + finder!(b"\\fbox").find_iter(bytes).take(65).count() > 64;
     let table = if many { Some(brace_table(bytes)) } else { None };
     let match_brace = |open: usize| match &table {
         Some(t) => t.get(&open).copied().filter(|&close| close - open <= MAX_BOXED),
@@ -457,6 +458,13 @@ mod tests {
         assert_eq!(unb, 1);
         assert_eq!(b.len(), 1);
         assert_eq!(ex(&"\\boxed{".repeat(10_000)), None);
+        // found with the hostile inputs of tests/test_hostile.py: 10^6 unclosed `\fbox{` took 14 s
+        // (each scanned 8 KiB ahead)
+        let t = std::time::Instant::now();
+        assert_eq!(ex(&"\\fbox{".repeat(1_000_000)), None);
+        assert_eq!(find_boxed(&"\\fbox{".repeat(1_000_000)).1, 1_000_000);
+        assert_eq!(find_boxed(&"\\fbox{1}\\boxed{".repeat(40)).0.len(), 40);
+        assert!(t.elapsed().as_secs_f64() < 30.0, "{:?}", t.elapsed()); // (the scan took minutes in debug)
         // the one-pass brace table gives what the local scan gives
         let many = "\\boxed{a{b}c} \\boxed{\\{x} ".repeat(40) + "\\boxed{last}";
         let (b, unb) = find_boxed(&many);

@@ -165,6 +165,11 @@ impl Similarity {
     /// number of shingles, not parts x leaders merges of sorted sets. Scores are exact and the
     /// same as [`Similarity::score`].
     pub fn cluster(&self, texts: &[&str], threshold: f64) -> (Vec<usize>, Vec<f64>) {
+        if texts.len() < 2 {
+            // nothing to compare: no shingles (a 50 MB single-solution trace would spend
+            // hundreds of MB on them)
+            return ((0..texts.len()).collect(), vec![1.0; texts.len()]);
+        }
         let prepared: Vec<Prepared> = texts.iter().map(|t| self.prepare(t)).collect();
         let mut leaders: Vec<usize> = Vec::new();
         // postings as linked lists in one arena: head[shingle] -> (leader, next) entries

@@ -17,6 +17,11 @@ const ROW: &str = "\u{1}";
 /// Longest answer we normalise; longer inputs are not answers and are compared verbatim.
 const MAX_LEN: usize = 4096;
 
+/// Deepest nesting of sets, matrices, tuples and intervals the rules look into. No real answer
+/// comes near it; deeper structure is left as written (normalising) or is an unknown value
+/// (comparing), so hostile input (`{{{{..}}}}` 10^5 deep) cannot overflow the stack.
+const MAX_DEPTH: usize = 32;
+
 /// The canonical form of a math answer.
 ///
 /// ```
@@ -26,6 +31,11 @@ const MAX_LEN: usize = 4096;
 /// assert_eq!(normalize_answer("\\{3, 1, 2\\}"), "{1,2,3}");
 /// ```
 pub fn normalize_answer(s: &str) -> String {
+    normalize_nested(s, 0)
+}
+
+/// [`normalize_answer`] of an element `depth` structures deep.
+fn normalize_nested(s: &str, depth: usize) -> String {
     if s.len() > MAX_LEN {
         return s.trim().to_string();
     }
@@ -39,7 +49,7 @@ pub fn normalize_answer(s: &str) -> String {
     if let Some(letter) = choice_letter(&compact) {
         return letter.to_string();
     }
-    structure(&compact).unwrap_or(compact).replace(ROW, "\\\\")
+    structure(&compact, depth).unwrap_or(compact).replace(ROW, "\\\\")
 }
 
 /// Drops whitespace, except where it ends a command name before a letter (`\pm i` must not
@@ -133,12 +143,19 @@ fn latex_clean(s: &str) -> String {
         }
     }
     // `{,}`: a thousands separator before exactly three digits (`1{,}210`), else a decimal
-    // comma (`9{,}6`)
-    while let Some(p) = t.find("{,}") {
-        let after = &t[p + 3..];
-        let digits = after.bytes().take_while(|c| c.is_ascii_digit()).count();
-        let sep = if digits == 3 { "" } else { "." };
-        t = format!("{}{}{}", &t[..p], sep, after);
+    // comma (`9{,}6`); one pass (rebuilding the text per occurrence was quadratic)
+    if t.contains("{,}") {
+        let mut out = String::with_capacity(t.len());
+        let mut rest = t.as_str();
+        while let Some(p) = rest.find("{,}") {
+            out.push_str(&rest[..p]);
+            rest = &rest[p + 3..];
+            if rest.bytes().take_while(|c| c.is_ascii_digit()).count() != 3 {
+                out.push('.');
+            }
+        }
+        out.push_str(rest);
+        t = out;
     }
     // `\frac12` -> `\frac{1}{2}`, `\sqrt2` -> `\sqrt{2}`
     t = brace_short_args(&t);
@@ -305,10 +322,15 @@ fn choice_letter(s: &str) -> Option<char> {
     (c.is_ascii_uppercase() && c <= b'J' && !second_choice && rest.len() <= 60).then_some(c as char)
 }
 
-/// Sets sorted, matrices as `[[a,b],[c,d]]`; elements normalised.
-fn structure(s: &str) -> Option<String> {
+/// Sets sorted, matrices as `[[a,b],[c,d]]`; elements normalised (`depth`: how deep in
+/// structures `s` is).
+fn structure(s: &str, depth: usize) -> Option<String> {
+    if depth >= MAX_DEPTH {
+        return None;
+    }
+    let element = |x: &str| normalize_nested(x, depth + 1);
     if let Some(inner) = s.strip_prefix("\\{").and_then(|r| r.strip_suffix("\\}")) {
-        let mut items: Vec<String> = split_top(inner).iter().map(|x| normalize_answer(x)).collect();
+        let mut items: Vec<String> = split_top(inner).into_iter().map(element).collect();
         items.sort();
         items.dedup();
         return Some(format!("{{{}}}", items.join(",")));
@@ -320,7 +342,7 @@ fn structure(s: &str) -> Option<String> {
             let rows: Vec<String> = inner
                 .split(ROW)
                 .filter(|r| !r.trim().is_empty())
-                .map(|r| format!("[{}]", r.split('&').map(normalize_answer).collect::<Vec<_>>().join(",")))
+                .map(|r| format!("[{}]", r.split('&').map(element).collect::<Vec<_>>().join(",")))
                 .collect();
             return Some(format!("[{}]", rows.join(",")));
         }
@@ -363,6 +385,15 @@ enum Value {
 }
 
 fn value(n: &str) -> Value {
+    value_nested(n, 0)
+}
+
+/// [`value`] of an element `depth` structures deep: past [`MAX_DEPTH`] an unknown value.
+fn value_nested(n: &str, depth: usize) -> Value {
+    if depth > MAX_DEPTH {
+        return Value::Other;
+    }
+    let value = |x: &str| value_nested(x, depth + 1);
     if let Some(x) = eval(n) {
         return Value::Num(x);
     }
@@ -548,7 +579,9 @@ pub fn equivalent(pred: &str, reference: &str) -> Option<bool> {
 /// a value with a unit.
 fn prose(raw: &str) -> bool {
     let t = unwrap_answer(raw);
-    let cleaned = latex_clean(&t);
+    // (a text longer than any answer is counted as written: the LaTeX clean-up rescans nested
+    // groups, superlinear on hostile input, and barely changes a count of letter words)
+    let cleaned = if t.len() > MAX_LEN { t } else { latex_clean(&t) };
     cleaned
         .split(|c: char| !c.is_alphabetic() && c != '\\')
         .filter(|w| w.chars().count() >= 2 && !w.starts_with('\\') && w.chars().all(char::is_alphabetic))
@@ -826,5 +859,43 @@ mod tests {
         }
         let deep = "(".repeat(10_000) + "1" + &")".repeat(10_000);
         let _ = equivalent(&deep, "1");
+    }
+
+    /// Found with the hostile inputs of `tests/test_hostile.py` (the fuzz target `equiv` guards
+    /// the same): nesting deeper than the stack allows, and inputs on which the rules went
+    /// quadratic. The deep cases run on a 2 MiB thread (a rayon worker's stack), in a debug
+    /// build (bigger frames) under `cargo test`.
+    #[test]
+    fn hostile_nesting_and_long_inputs_stay_bounded() {
+        let on_small_stack = |f: fn()| std::thread::Builder::new().stack_size(2 << 20).spawn(f).unwrap().join().unwrap();
+        // `{{{..1..}}}` 10^5 deep: `value` recursed once per level and overflowed the stack
+        on_small_stack(|| {
+            let deep = "{".repeat(100_000) + "1" + &"}".repeat(100_000);
+            assert_ne!(equivalent(&deep, "1"), Some(true));
+            assert_eq!(equivalent(&deep, &deep), Some(true));
+            let deep = "[[".to_string() + &"[".repeat(50_000) + &"]".repeat(50_000) + "]]";
+            let _ = equivalent(&deep, "[[1]]");
+        });
+        // the deepest `\{..\}` that normalisation reads (4 KiB: 1023 levels)
+        on_small_stack(|| {
+            let sets = "\\{".repeat(1023) + "1" + &"\\}".repeat(1023);
+            assert!(normalize_answer(&sets).starts_with("{{{"));
+            assert_eq!(equivalent(&sets, &sets), Some(true));
+            let m = "\\begin{pmatrix}".repeat(150) + "1" + &"\\end{pmatrix}".repeat(150);
+            let _ = equivalent(&m, "1");
+        });
+        // a megabyte of `{,}` took 30 s and of `\text{` 2 s (rescans per occurrence)
+        let t = std::time::Instant::now();
+        for p in ["{,}", "\\text{", "\\boxed{", "{", "1,", "\\{"] {
+            let s = p.repeat((1 << 20) / p.len());
+            let _ = equivalent(&s, "1");
+            let _ = equivalent("1", &s);
+            let _ = normalize_answer(&s);
+        }
+        // (about 3 s in a debug build; the quadratic passes took minutes: a bound that holds on
+        // a loaded machine)
+        assert!(t.elapsed().as_secs_f64() < 60.0, "{:?}", t.elapsed());
+        // the separator pass is unchanged on real answers
+        assert_eq!(normalize_answer("1{,}210{,}5"), "1210.5");
     }
 }

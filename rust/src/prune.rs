@@ -201,6 +201,8 @@ pub struct Pruned {
     /// Reasoning and summary of `text` (byte spans), for the SFT assistant turn.
     pub reasoning: Span,
     pub summary: Span,
+    /// Byte offsets in `text` where kept parts were joined over a cut (for smoothing).
+    pub joins: Vec<usize>,
 }
 
 /// Python's `str.isspace`, for stripping exactly as Python's `str.strip()` does.
@@ -308,6 +310,7 @@ pub fn prune_with(text: &str, trace: &Trace, opts: &Options, over: &Overrides) -
         final_answer: trace.final_answer.as_ref().map(|a| a.text.clone()),
         reasoning: trace.reasoning,
         summary: trace.summary,
+        joins: Vec::new(),
     };
     let solvable = fc.is_some() || trace.final_label == Some(Label::Correct);
     if !solvable && p.reject_unsolvable && !opts.keep_unsolvable {
@@ -440,7 +443,7 @@ pub fn prune_with(text: &str, trace: &Trace, opts: &Options, over: &Overrides) -
     if edits.is_empty() {
         return unchanged(Status::Kept);
     }
-    let stitched = stitch(text, trace, &edits, sols);
+    let (stitched, joins) = stitch(text, trace, &edits, sols);
     let again = crate::trace::parse(&stitched, None);
     let before = trace.final_answer.as_ref().map(|a| a.text.as_str());
     let after = again.final_answer.as_ref().map(|a| a.text.as_str());
@@ -462,6 +465,7 @@ pub fn prune_with(text: &str, trace: &Trace, opts: &Options, over: &Overrides) -
         final_answer: after.map(str::to_string),
         reasoning: again.reasoning,
         summary: again.summary,
+        joins,
     }
 }
 
@@ -555,9 +559,11 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-/// The kept bytes in order, joins repaired.
-fn stitch(text: &str, trace: &Trace, edits: &[Edit], sols: &[crate::trace::Solution]) -> String {
+/// The kept bytes in order, joins repaired; and where each join is in the output (the start of
+/// the part after a cut).
+fn stitch(text: &str, trace: &Trace, edits: &[Edit], sols: &[crate::trace::Solution]) -> (String, Vec<usize>) {
     let mut out = String::with_capacity(text.len());
+    let mut joins = Vec::new();
     let mut pos = 0;
     let mut after_cut = false;
     let mut inline = false; // the last cut was a wrong step inside a paragraph
@@ -590,6 +596,7 @@ fn stitch(text: &str, trace: &Trace, edits: &[Edit], sols: &[crate::trace::Solut
             let trimmed_len = out.trim_end().len();
             out.truncate(trimmed_len);
             out.push(' ');
+            joins.push(out.len());
             out.push_str(piece.trim_start());
             continue;
         }
@@ -605,6 +612,7 @@ fn stitch(text: &str, trace: &Trace, edits: &[Edit], sols: &[crate::trace::Solut
                 out.push('\n');
             }
             piece = rest;
+            joins.push(out.len());
             if at_reasoning {
                 let no_solution_before = start <= first_kept;
                 let repaired = strip_connective(piece, BACK_REFERENCES)
@@ -617,7 +625,7 @@ fn stitch(text: &str, trace: &Trace, edits: &[Edit], sols: &[crate::trace::Solut
         }
         out.push_str(piece);
     }
-    out
+    (out, joins)
 }
 
 #[cfg(test)]

@@ -1053,6 +1053,8 @@ pub struct Pruned {
     chars_after: usize,
     /// The SFT assistant turn of `text`: `<think>\n{reasoning}\n</think>\n\n{summary}`.
     assistant: String,
+    /// Where kept parts meet over a cut in `text` (`str` indices), for smoothing joins.
+    joins: Vec<usize>,
 }
 
 #[pymethods]
@@ -1143,6 +1145,7 @@ fn prune_one_with(text: &str, problem: Option<&str>, reference: Option<&str>, ov
                 final_answer: None,
                 reasoning: t.reasoning,
                 summary: t.summary,
+                joins: Vec::new(),
             };
             (t, p)
         }
@@ -1151,8 +1154,15 @@ fn prune_one_with(text: &str, problem: Option<&str>, reference: Option<&str>, ov
     let chars_before = ix.char_of(text.len());
     let chars_after = p.text.chars().count();
     let assistant = p.assistant_turn();
+    let joins = if p.joins.is_empty() {
+        Vec::new()
+    } else {
+        let oi = crate::span::CharIndex::new(&p.text);
+        p.joins.iter().map(|&b| oi.char_of(b)).collect()
+    };
     Pruned {
         assistant,
+        joins,
         status: p.status.as_str(),
         policy: opts.policy.name,
         edits: p
