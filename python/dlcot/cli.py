@@ -612,13 +612,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     if pipe.tokens is None and args.tokenizer is None:
         console.print("[yellow]note:[/] no default tokenizer installed; sizes are reported in chars (--tokenizer PATH for tokens)")
-    reader_options = {
-        "problem_field": args.problem_field,
-        "response_field": args.response_field,
-        "answer_field": args.answer_field,
-        "id_field": args.id_field,
-        "max_record_bytes": int(args.max_record_mb * 2**20),
-    }
+    reader_options = reader_options_of(args)
     t0 = time.perf_counter()
     seen = {"bytes": 0}
     with _Progress(not args.quiet, "run") as progress:
@@ -952,6 +946,17 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def reader_options_of(args: argparse.Namespace) -> dict:
+    """The reader's options from the shared input flags (field overrides, record size limit)."""
+    return {
+        "problem_field": args.problem_field,
+        "response_field": args.response_field,
+        "answer_field": args.answer_field,
+        "id_field": args.id_field,
+        "max_record_bytes": int(args.max_record_mb * 2**20),
+    }
 
 
 def _add_batch_args(p: argparse.ArgumentParser, batch_size: int, what: str = "records per batch") -> None:

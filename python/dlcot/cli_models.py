@@ -68,13 +68,9 @@ def cmd_score(args: argparse.Namespace) -> int:
             benches.append(read_benchmark(path, problem_field=args.bench_problem_field, answer_field=args.bench_answer_field))
         except ValueError as e:
             return _error(str(e))
-    reader_options = {
-        "problem_field": args.problem_field,
-        "response_field": args.response_field,
-        "answer_field": args.answer_field,
-        "id_field": args.id_field,
-        "max_record_bytes": int(args.max_record_mb * 2**20),
-    }
+    from dlcot.cli import reader_options_of
+
+    reader_options = reader_options_of(args)
     try:
         scores = score_generations(
             args.inputs,
