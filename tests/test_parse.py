@@ -409,7 +409,6 @@ def test_final_answer_is_the_summary_box():
 _JUNK = re.compile(r"\bLet me\b|\bI think\b|\?|\bin the form\b|\bwhere\b|\bBut\b|\bI\b|\\boxed\{$")
 
 KNOWN_JUNK_ANSWERS = {
-    "tli/r1d-qwen-14b_math500/7": "'**Final Answer**\\nThe smallest ... is \\boxed{' (cut in the box) is taken as a heading answer",
     "tli/qwq-32b_gsm8k/409": "a currency $ ('-$8, but since that's not possible, ...') hides the sentence end",
 }
 

@@ -175,21 +175,43 @@ pub(crate) fn extract_in(text: &str, region: Span, boxed: &[Boxed], hits: &[Hit]
     }
     let bounded = &text[..region.end];
     let hits: Vec<&Hit> = hits.iter().filter(|h| h.start >= region.start && h.after <= region.end).collect();
+    // a value that is only the start of a box the trace never closed (cut off mid-answer) is
+    // not an answer: an earlier statement is
+    let finished = |span: &Span| !unfinished_box(&text[span.start..span.end]);
     // "the final answer is X"
     if let Some(h) = hits.iter().rev().find(|h| h.is_final) {
-        if let Some(span) = h.value.and_then(|v| value_after(bounded, v)) {
+        if let Some(span) = h.value.and_then(|v| value_after(bounded, v)).filter(finished) {
             return Some(answer_at(text, span, AnswerKind::FinalAnswerPhrase));
         }
         // "**Final Answer**" heading, then its line
-        if let Some(a) = heading_answer(bounded, h.after) {
+        if let Some(a) = heading_answer(bounded, h.after).filter(|a| !unfinished_box(&a.text)) {
             return Some(a);
         }
     }
     // "the answer is X"
-    if let Some(span) = hits.iter().rev().filter_map(|h| h.value.and_then(|v| value_after(bounded, v))).next() {
+    if let Some(span) = hits.iter().rev().filter_map(|h| h.value.and_then(|v| value_after(bounded, v)).filter(finished)).next() {
         return Some(answer_at(text, span, AnswerKind::AnswerPhrase));
     }
     hashes_answer(text, region)
+}
+
+/// Whether `value` holds a `\boxed{` / `\fbox{` it never closes (a trace cut off there).
+fn unfinished_box(value: &str) -> bool {
+    let at = match (value.rfind("\\boxed"), value.rfind("\\fbox")) {
+        (Some(a), Some(b)) => a.max(b),
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => return false,
+    };
+    let tail = &value[at..];
+    let mut depth = 0i64;
+    for c in tail.bytes() {
+        match c {
+            b'{' => depth += 1,
+            b'}' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth > 0 || !tail.contains('{')
 }
 
 /// GSM8K's `#### N`: the value after the last `####` inside `region`.
@@ -450,6 +472,15 @@ mod tests {
         assert_eq!(ex("\\fbox{42}").as_deref(), Some("42"));
         assert_eq!(ex("so \\boxed 7 done").as_deref(), Some("7"));
         assert_eq!(ex("empty \\boxed{} but \\boxed{3} ").as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn an_answer_phrase_ending_in_an_unclosed_box_falls_back_to_an_earlier_one() {
+        let t = "We compute 1+2 = 3, so the answer is 3.\n\nTherefore the final answer is \\boxed{";
+        assert_eq!(extract_answer(t).map(|a| a.text), Some("3".to_string()));
+        let t = "So the final answer is \\boxed{4} and that is it.";
+        assert_eq!(extract_answer(t).map(|a| a.text), Some("4".to_string()));
+        assert!(unfinished_box("\\boxed{") && unfinished_box(" $\\boxed{\\frac{1}{2}") && !unfinished_box("\\boxed{1}") && !unfinished_box("3"));
     }
 
     #[test]
