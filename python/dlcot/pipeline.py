@@ -187,15 +187,14 @@ class Pipeline:
         smoothed: dict[int, list[str]] = {}
         if self.smooth_joins:
             todo = [i for i, o in enumerate(outs) if o.status == "kept" and o.joins]
-            for i, (text, issues) in zip(todo, self.judging.smooth_batch([(outs[i].text, outs[i].joins) for i in todo])):
-                if text != texts_after[i]:
-                    texts_after[i] = text
+            for i, (text, issues) in zip(todo, self.judging.smooth_batch([(texts_after[i], outs[i].joins) for i in todo])):
                 smoothed[i] = issues
+                texts_after[i] = text
         if self.tokens is not None:
             # one batch: every original, every changed output, and the spans the efficiency
             # metrics need (up to the first correct solution; each distinct solution)
             parts, owners = _efficiency_parts(texts_before, outs)
-            changed = [i for i, o in enumerate(outs) if o.edits or texts_after[i] != o.text]
+            changed = [i for i, o in enumerate(outs) if o.edits or i in smoothed]
             n = len(recs)
             flat = self.tokens.count(texts_before + [texts_after[i] for i in changed] + parts)
             before = flat[:n]
@@ -224,7 +223,7 @@ class Pipeline:
                     tokens_after=a,
                     fallback=fallback,
                     efficiency=eff,
-                    judge=_judge_summary(d, smoothed.get(k), texts_after[k] != o.text),
+                    judge=_judge_summary(d, smoothed.get(k), k in smoothed and texts_after[k] != o.text),
                 )
             )
         return results
