@@ -177,37 +177,50 @@ impl Similarity {
         let mut head: HashMap<u64, u32, BuildHasherDefault<IdHasher>> = HashMap::with_capacity_and_hasher(total, Default::default());
         let mut arena: Vec<(u32, u32)> = Vec::with_capacity(total);
         let mut counts: Vec<u32> = Vec::new();
+        // leaders a part with no shared shingle can still match: short ones (the token-set
+        // ratio needs no shingle in common) and empty ones (an empty part matches those)
+        let mut short_leaders: Vec<u32> = Vec::new();
+        let mut empty_leaders: Vec<u32> = Vec::new();
+        let mut touched: Vec<u32> = Vec::new();
         let mut of = Vec::with_capacity(texts.len());
         let mut scores = Vec::with_capacity(texts.len());
         for (i, p) in prepared.iter().enumerate() {
+            touched.clear();
             for h in &p.shingles {
                 let mut at = head.get(h).copied().unwrap_or(u32::MAX);
                 while at != u32::MAX {
                     let (k, next) = arena[at as usize];
+                    if counts[k as usize] == 0 {
+                        touched.push(k);
+                    }
                     counts[k as usize] += 1;
                     at = next;
                 }
             }
-            let mut hit = None;
-            for (k, &l) in leaders.iter().enumerate() {
-                let q = &prepared[l];
-                let s = if p.words == 0 || q.words == 0 {
-                    if p.words == q.words { 1.0 } else { 0.0 }
-                } else {
-                    let inter = counts[k] as usize;
-                    let j = inter as f64 / (p.shingles.len() + q.shingles.len() - inter) as f64;
-                    if p.words < self.short && q.words < self.short {
-                        j.max(token_set_ratio(&p.joined, &q.joined) / 100.0)
-                    } else {
-                        j
-                    }
-                };
-                if s >= threshold {
-                    hit = Some((l, s));
-                    break;
+            // the first leader, in order, at least `threshold` similar: only leaders sharing a
+            // shingle, short ones (when this part is short) and empty ones can be
+            let hit = if p.words == 0 {
+                empty_leaders.first().map(|&k| (leaders[k as usize], 1.0))
+            } else {
+                if p.words < self.short {
+                    touched.extend_from_slice(&short_leaders);
                 }
+                touched.sort_unstable();
+                touched.dedup();
+                touched.iter().find_map(|&k| {
+                    let q = &prepared[leaders[k as usize]];
+                    if q.words == 0 {
+                        return None;
+                    }
+                    let inter = counts[k as usize] as usize;
+                    let j = inter as f64 / (p.shingles.len() + q.shingles.len() - inter) as f64;
+                    let s = if p.words < self.short && q.words < self.short { j.max(token_set_ratio(&p.joined, &q.joined) / 100.0) } else { j };
+                    (s >= threshold).then_some((leaders[k as usize], s))
+                })
+            };
+            for &k in &touched {
+                counts[k as usize] = 0;
             }
-            counts.iter_mut().for_each(|c| *c = 0);
             match hit {
                 Some((l, s)) => {
                     of.push(l);
@@ -219,6 +232,11 @@ impl Similarity {
                         let slot = head.entry(h).or_insert(u32::MAX);
                         arena.push((k, *slot));
                         *slot = (arena.len() - 1) as u32;
+                    }
+                    if p.words == 0 {
+                        empty_leaders.push(k);
+                    } else if p.words < self.short {
+                        short_leaders.push(k);
                     }
                     leaders.push(i);
                     counts.push(0);
