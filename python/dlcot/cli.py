@@ -640,6 +640,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         except RunError as e:
             console.print(f"[red]error:[/] {escape(str(e))}")
             return EXIT_FAILURE
+        finally:
+            if judging is not None:
+                judging.close()
     dt = time.perf_counter() - t0
     unit = stats["unit"]
     why = ", ".join(f"{k}: {v:,}" for k, v in stats["rejected"].items()) or "none"
@@ -657,8 +660,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"and {js.get('malformed', 0):,} malformed (the rules decided those), {js.get('tokens', 0):,} tokens, "
             f"{js.get('error_spans', 0):,} wrong steps placed"
         )
-        if hasattr(judging, "close"):
-            judging.close()
     return 0
 
 

@@ -154,7 +154,7 @@ def run(
         acc.read(out)
     try:
         if not state["done"]:
-            _process(pipeline, paths, reader_options, batch_size, state, files, ck_path, on_batch, Record, acc)
+            _process(pipeline, paths, reader_options, state, files, ck_path, on_batch, Record, acc)
     finally:
         for f in files.values():
             f.close()
@@ -170,7 +170,7 @@ def run(
     return stats
 
 
-def _process(pipeline, paths, reader_options, batch_size, state, files, ck_path, on_batch, Record, acc) -> None:
+def _process(pipeline, paths, reader_options, state, files, ck_path, on_batch, Record, acc) -> None:
     """Reads, prunes and writes batch by batch. Two batches are in flight: while the Rust core
     prunes one (in a worker thread, the GIL released), the main thread reads the next and
     finishes and writes the previous (math-verify, judging and token counts stay in the main

@@ -296,6 +296,13 @@ class Judging:
 
     # ---- options, for run directories -------------------------------------------------------
 
+    def close(self) -> None:
+        """Frees the judge's connections or model and closes the reply cache."""
+        if self.judge is not None:
+            self.judge.close()
+        if self.cache is not None:
+            self.cache.close()
+
     def options(self) -> dict[str, Any]:
         """The options that decide the output (a resumed run must use the same); no URL, no key."""
         j = self.judge
